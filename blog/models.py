@@ -1,0 +1,322 @@
+"""The content model, with WordPress semantics so a WXR export maps 1:1.
+
+Posts and pages share one table, as in WordPress's wp_posts: `kind` tells them
+apart, and `Page` is a proxy so the admin and the URLs can treat them apart.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import strip_tags
+from django.utils.text import Truncator
+
+EXCERPT_WORDS = 55  # WordPress's excerpt_length
+
+
+class Category(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=200, unique=True, allow_unicode=True)
+    description = models.TextField(blank=True)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "categories"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("blog:category", kwargs={"slug": self.slug})
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=200, unique=True, allow_unicode=True)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("blog:tag", kwargs={"slug": self.slug})
+
+
+class MediaItem(models.Model):
+    """An uploaded file. The media issue fills in the pipeline; posts already point here."""
+
+    file = models.FileField(upload_to="%Y/%m/")
+    title = models.CharField(max_length=200, blank=True)
+    alt_text = models.CharField(max_length=300, blank=True)
+    caption = models.TextField(blank=True)
+    mime_type = models.CharField(max_length=100, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        get_latest_by = "created_at"
+
+    def __str__(self) -> str:
+        return self.title or self.file.name
+
+    def get_absolute_url(self) -> str:
+        return self.file.url
+
+
+class PostQuerySet(models.QuerySet):
+    def posts(self) -> PostQuerySet:
+        return self.filter(kind=Post.Kind.POST)
+
+    def pages(self) -> PostQuerySet:
+        return self.filter(kind=Post.Kind.PAGE)
+
+    def published(self, now=None) -> PostQuerySet:
+        """Publicly visible: published, or scheduled whose time has come.
+
+        Scheduling needs no cron: a scheduled post is stored with status `future`
+        and this filter lets it through once `published_at` has passed.
+        """
+        now = now or timezone.now()
+        return self.filter(
+            status__in=[Post.Status.PUBLISHED, Post.Status.FUTURE], published_at__lte=now
+        )
+
+    def readable_by(self, user, now=None) -> PostQuerySet:
+        """What a visitor may open by URL: public posts plus private ones they may read."""
+        visible = Q(
+            status__in=[Post.Status.PUBLISHED, Post.Status.FUTURE],
+            published_at__lte=now or timezone.now(),
+        )
+        if user.is_authenticated:
+            private = Q(status=Post.Status.PRIVATE)
+            if not user.has_perm("blog.read_private_posts"):
+                private &= Q(author=user)
+            visible |= private
+        return self.filter(visible)
+
+    def for_listing(self) -> PostQuerySet:
+        """Everything a list page shows, in a constant number of queries."""
+        return self.select_related("author", "featured_image").prefetch_related(
+            "categories", "tags"
+        )
+
+
+class Post(models.Model):
+    class Kind(models.TextChoices):
+        POST = "post", "Post"
+        PAGE = "page", "Page"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PENDING = "pending", "Pending review"
+        FUTURE = "future", "Scheduled"
+        PUBLISHED = "publish", "Published"
+        PRIVATE = "private", "Private"
+        TRASH = "trash", "Trash"
+
+    class Format(models.TextChoices):
+        MARKDOWN = "markdown", "Markdown"
+        HTML = "html", "HTML"
+
+    class CommentStatus(models.TextChoices):
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Closed"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.POST)
+    title = models.CharField(max_length=300)
+    slug = models.SlugField(max_length=200, unique=True, allow_unicode=True, blank=True)
+    body = models.TextField(blank=True)
+    body_format = models.CharField(max_length=10, choices=Format.choices, default=Format.MARKDOWN)
+    body_html = models.TextField(blank=True, editable=False)
+    excerpt = models.TextField(blank=True, help_text="Leave empty to use the first words.")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="posts"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    published_at = models.DateTimeField(
+        null=True, blank=True, help_text="A time in the future schedules the post."
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+    sticky = models.BooleanField(default=False, help_text="Keep at the top of the home page.")
+    comment_status = models.CharField(
+        max_length=10, choices=CommentStatus.choices, default=CommentStatus.OPEN
+    )
+    password = models.CharField(
+        max_length=100, blank=True, help_text="Visitors must enter it to read the post."
+    )
+    featured_image = models.ForeignKey(
+        MediaItem, null=True, blank=True, on_delete=models.SET_NULL, related_name="featured_in"
+    )
+    categories = models.ManyToManyField(Category, blank=True, related_name="posts")
+    tags = models.ManyToManyField(Tag, blank=True, related_name="posts")
+    # Pages only: hierarchy and menu position; `path` is the parent slugs joined, kept
+    # by the services so that a page URL needs no walk up the tree.
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
+    )
+    menu_order = models.IntegerField(default=0)
+    path = models.CharField(max_length=500, blank=True, editable=False, db_index=True)
+    # Denormalized like WordPress's comment_count, so lists never count rows.
+    comment_count = models.PositiveIntegerField(default=0, editable=False)
+    trashed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    status_before_trash = models.CharField(max_length=10, blank=True, editable=False)
+
+    objects = PostQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-published_at", "-id"]
+        get_latest_by = "published_at"
+        indexes = [
+            models.Index(fields=["kind", "status", "published_at"], name="post_listing_idx"),
+            models.Index(fields=["kind", "sticky", "published_at"], name="post_home_idx"),
+            models.Index(fields=["author", "kind", "status"], name="post_author_idx"),
+            models.Index(fields=["status", "trashed_at"], name="post_trash_idx"),
+        ]
+        permissions = [
+            ("publish_post", "Can publish own posts"),
+            ("edit_others_posts", "Can edit and publish posts of others"),
+            ("edit_published_posts", "Can edit own posts after publishing"),
+            ("read_private_posts", "Can read private posts of others"),
+            ("unfiltered_html", "Can embed iframes and media in posts"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        if self.kind == self.Kind.PAGE:
+            return reverse("blog:page", kwargs={"path": self.path or self.slug})
+        when = timezone.localtime(self.published_at or self.created_at)
+        return reverse(
+            "blog:post-detail",
+            kwargs={"year": when.year, "month": f"{when.month:02d}", "slug": self.slug},
+        )
+
+    @property
+    def is_public(self) -> bool:
+        return (
+            self.status in (self.Status.PUBLISHED, self.Status.FUTURE)
+            and self.published_at is not None
+            and self.published_at <= timezone.now()
+        )
+
+    @property
+    def is_scheduled(self) -> bool:
+        return self.status == self.Status.FUTURE and not self.is_public
+
+    @property
+    def display_status(self) -> str:
+        """Scheduled posts read as published once their time has passed."""
+        if self.status == self.Status.FUTURE and self.is_public:
+            return self.Status.PUBLISHED.label
+        return self.get_status_display()
+
+    def get_excerpt(self) -> str:
+        if self.excerpt:
+            return self.excerpt
+        return Truncator(strip_tags(self.body_html)).words(EXCERPT_WORDS, truncate=" …")
+
+    def comments_open(self) -> bool:
+        return self.comment_status == self.CommentStatus.OPEN and self.is_public
+
+
+class PageManager(models.Manager.from_queryset(PostQuerySet)):
+    def get_queryset(self):
+        return super().get_queryset().filter(kind=Post.Kind.PAGE)
+
+
+class Page(Post):
+    """Pages in the admin; same table as posts."""
+
+    objects = PageManager()
+
+    class Meta:
+        proxy = True
+        ordering = ["menu_order", "title"]
+
+
+class Revision(models.Model):
+    """A snapshot of a post's content, kept on every save of its content."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="revisions")
+    title = models.CharField(max_length=300)
+    body = models.TextField(blank=True)
+    body_format = models.CharField(max_length=10, choices=Post.Format.choices)
+    excerpt = models.TextField(blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        get_latest_by = "created_at"
+
+    def __str__(self) -> str:
+        return f"{self.title} ({timezone.localtime(self.created_at):%Y-%m-%d %H:%M})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("admin:blog_revision_change", args=[self.pk])
+
+
+class CommentQuerySet(models.QuerySet):
+    def approved(self) -> CommentQuerySet:
+        return self.filter(status=Comment.Status.APPROVED)
+
+
+class Comment(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        SPAM = "spam", "Spam"
+        TRASH = "trash", "Trash"
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="comments")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="replies"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    author_name = models.CharField(max_length=100)
+    author_email = models.EmailField(max_length=254)
+    author_url = models.URLField(max_length=300, blank=True)
+    body = models.TextField()
+    body_html = models.TextField(editable=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = CommentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        get_latest_by = "created_at"
+        indexes = [
+            models.Index(fields=["post", "status", "created_at"], name="comment_thread_idx"),
+            models.Index(fields=["status", "created_at"], name="comment_queue_idx"),
+            models.Index(fields=["author_email", "status"], name="comment_known_idx"),
+        ]
+        permissions = [("moderate_comments", "Can approve, spam and trash comments")]
+
+    def __str__(self) -> str:
+        return f"{self.author_name} on {self.post}"
+
+    def get_absolute_url(self) -> str:
+        return f"{self.post.get_absolute_url()}#comment-{self.pk}"

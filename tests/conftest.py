@@ -1,0 +1,84 @@
+"""Shared fixtures: people by role, a clean cache, fast hashing, locmem mail, temp media."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from django.core.cache import cache
+
+from blog import roles
+from tests.factories import make_user
+
+SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+CORPORA = SHARED / "corpora"
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings, tmp_path):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def corpus(*parts: str) -> Path:
+    """A file or folder under ../shared/corpora, or skip with the reason when it is absent."""
+    path = CORPORA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} is absent: run with ../shared beside the checkout, as CI does")
+    return path
+
+
+@pytest.fixture
+def administrator(db):
+    return make_user(roles.ADMINISTRATOR, username="ada", is_superuser=False)
+
+
+@pytest.fixture
+def editor(db):
+    return make_user(roles.EDITOR, username="edith")
+
+
+@pytest.fixture
+def author(db):
+    return make_user(roles.AUTHOR, username="arthur", first_name="Arthur", last_name="Dent")
+
+
+@pytest.fixture
+def other_author(db):
+    return make_user(roles.AUTHOR, username="ford")
+
+
+@pytest.fixture
+def contributor(db):
+    return make_user(roles.CONTRIBUTOR, username="connie")
+
+
+@pytest.fixture
+def subscriber(db):
+    return make_user(roles.SUBSCRIBER, username="sue")
+
+
+@pytest.fixture
+def stranger(db):
+    """A logged-out visitor's client is `client`; this is a user with no role at all."""
+    return make_user(None, username="stranger")
+
+
+def pytest_report_header(config):
+    return [
+        f"DATABASE_URL={os.environ.get('DATABASE_URL', '(default sqlite)')}",
+        f"REDIS_URL={os.environ.get('REDIS_URL', '(unset: locmem cache)')}",
+    ]
