@@ -160,6 +160,8 @@ def post_check(*, post: Post, by, stored: Post | None = None) -> None:
         clash = Post.objects.filter(slug=post.slug).exclude(pk=post.pk).exists()
         if clash:
             raise ValidationError({"slug": "Another post or page already uses this slug."})
+        if post.slug.isdigit():
+            raise ValidationError({"slug": "A slug needs at least one letter (numbers are dates)."})
         if _is_page(post) and post.parent_id is None and post.slug in RESERVED_SLUGS:
             raise ValidationError({"slug": f"“{post.slug}” is reserved for the site's own pages."})
     if post.password and post.status == Post.Status.PRIVATE:

@@ -1,0 +1,361 @@
+"""The public site: thin views over the services and query sets.
+
+Every list page costs a constant number of queries: posts come through
+`for_listing()` (author and featured image joined, categories and tags prefetched)
+and comment counts are denormalized on the post.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template import loader
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.dateformat import format as date_format
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from blog import services
+from blog.forms import CommentForm, PostPasswordForm, ProfileForm, SearchForm
+from blog.models import Category, Comment, Post, Tag
+
+logger = logging.getLogger(__name__)
+
+_UNLOCKED_SESSION_KEY = "blog_unlocked_posts"
+
+
+# --- helpers ----------------------------------------------------------------
+
+
+def client_ip(request) -> str | None:
+    """The visitor's address: REMOTE_ADDR, or the entry our own proxies appended to XFF."""
+    hops = settings.TRUSTED_PROXY_COUNT
+    if hops:
+        forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        forwarded = [a for a in forwarded if a]
+        if len(forwarded) >= hops:
+            return forwarded[-hops]
+    return request.META.get("REMOTE_ADDR")
+
+
+def _paginate(request, queryset):
+    paginator = Paginator(queryset, settings.POSTS_PER_PAGE)
+    try:
+        return paginator.page(request.GET.get("page", 1))
+    except (EmptyPage, PageNotAnInteger):
+        raise Http404("No such page") from None
+
+
+def _post_list(request, queryset, *, heading: str, description: str = "", feeds=None, **extra):
+    page = _paginate(request, queryset.for_listing().order_by("-published_at", "-id"))
+    context = {
+        "page_obj": page,
+        "posts": page.object_list,
+        "heading": heading,
+        "description": description,
+        "feeds": feeds or [],
+        **extra,
+    }
+    return render(request, "blog/post_list.html", context)
+
+
+def _password_token(post: Post) -> str:
+    # Tied to the current password: changing it locks out everyone who had unlocked it.
+    return salted_hmac("blog.post-password", f"{post.pk}:{post.password}").hexdigest()
+
+
+def _is_unlocked(request, post: Post) -> bool:
+    if not post.password or services.post_can_edit(user=request.user, post=post):
+        return True
+    token = request.session.get(_UNLOCKED_SESSION_KEY, {}).get(str(post.pk))
+    return bool(token) and constant_time_compare(token, _password_token(post))
+
+
+def _comment_tree(post: Post) -> list[Comment]:
+    """Approved comments as a tree, from one query; never loads emails or addresses."""
+    comments = list(
+        post.comments.approved().only(
+            "id", "post_id", "parent_id", "author_name", "author_url", "body_html", "created_at"
+        )
+    )
+    by_id = {c.pk: c for c in comments}
+    roots = []
+    for c in comments:
+        c.children = []
+    for c in comments:
+        parent = by_id.get(c.parent_id)
+        (parent.children if parent else roots).append(c)
+
+    def _depth(nodes, depth):
+        for node in nodes:
+            node.depth = depth
+            node.can_reply = depth < settings.COMMENT_THREAD_DEPTH
+            _depth(node.children, depth + 1)
+
+    _depth(roots, 1)
+    return roots
+
+
+def _render_post(request, post: Post, *, form=None, status=200, preview=False):
+    if not _is_unlocked(request, post):
+        return render(
+            request,
+            "blog/post_password.html",
+            {"post": post, "form": PostPasswordForm()},
+            status=status,
+        )
+    reply_to = request.GET.get("replyto")
+    if form is None:
+        initial = {"parent": reply_to} if reply_to and reply_to.isdigit() else {}
+        form = CommentForm(user=request.user, initial=initial)
+    context = {
+        "post": post,
+        "comments": _comment_tree(post) if post.is_public else [],
+        "comment_form": form,
+        "preview": preview,
+        "can_edit": services.post_can_edit(user=request.user, post=post),
+    }
+    template = "blog/page_detail.html" if post.kind == Post.Kind.PAGE else "blog/post_detail.html"
+    return render(request, template, context, status=status)
+
+
+def _readable(request, post: Post) -> Post:
+    if not services.post_can_read(user=request.user, post=post):
+        raise Http404("No such post")
+    return post
+
+
+def _detail_queryset():
+    return Post.objects.select_related("author", "featured_image").prefetch_related(
+        "categories", "tags"
+    )
+
+
+# --- lists ------------------------------------------------------------------
+
+
+@require_GET
+def home(request):
+    posts = Post.objects.posts().published().for_listing().order_by("-sticky", "-published_at")
+    page = _paginate(request, posts)
+    return render(
+        request,
+        "blog/post_list.html",
+        {"page_obj": page, "posts": page.object_list, "is_home": True},
+    )
+
+
+@require_GET
+def category(request, slug):
+    category = get_object_or_404(Category, slug=slug)
+    # A parent category's archive includes its sub-categories, as in WordPress.
+    pairs = list(Category.objects.values_list("pk", "parent_id"))
+    wanted, frontier = {category.pk}, {category.pk}
+    while frontier:
+        frontier = {pk for pk, parent in pairs if parent in frontier} - wanted
+        wanted |= frontier
+    posts = Post.objects.posts().published().filter(categories__in=wanted).distinct()
+    return _post_list(
+        request,
+        posts,
+        heading=f"Category: {category.name}",
+        description=category.description,
+        feeds=[("RSS", reverse("blog:category-feed", args=[slug]))],
+        archive_object=category,
+    )
+
+
+@require_GET
+def tag(request, slug):
+    tag = get_object_or_404(Tag, slug=slug)
+    return _post_list(
+        request,
+        Post.objects.posts().published().filter(tags=tag),
+        heading=f"Tag: {tag.name}",
+        description=tag.description,
+        feeds=[("RSS", reverse("blog:tag-feed", args=[slug]))],
+        archive_object=tag,
+    )
+
+
+@require_GET
+def author(request, username):
+    user = get_object_or_404(get_user_model(), username=username, is_active=True)
+    posts = Post.objects.posts().published().filter(author=user)
+    return _post_list(
+        request,
+        posts,
+        heading=f"Posts by {user.get_full_name() or user.get_username()}",
+        feeds=[("RSS", reverse("blog:author-feed", args=[username]))],
+    )
+
+
+def _date_range(year: int, month: int | None = None, day: int | None = None):
+    tz = timezone.get_current_timezone()
+    try:
+        start = datetime(year, month or 1, day or 1, tzinfo=tz)
+    except ValueError:
+        raise Http404("No such date") from None
+    if day:
+        end = start + timedelta(days=1)
+    elif month:
+        end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=tz)
+    else:
+        end = datetime(year + 1, 1, 1, tzinfo=tz)
+    return start, end
+
+
+@require_GET
+def archive(request, year, month=None, day=None):
+    start, end = _date_range(year, month, day)
+    posts = Post.objects.posts().published().filter(published_at__gte=start, published_at__lt=end)
+    fmt = "j F Y" if day else "F Y" if month else "Y"
+    return _post_list(request, posts, heading=f"Archive: {date_format(start, fmt)}")
+
+
+@require_GET
+def search(request):
+    form = SearchForm(request.GET)
+    query = form.cleaned_data["q"].strip() if form.is_valid() else ""
+    posts = Post.objects.posts().published()
+    posts = posts.filter(services.search_filter(query)) if query else posts.none()
+    return _post_list(
+        request, posts, heading=f"Search results for “{query}”" if query else "Search", query=query
+    )
+
+
+# --- single posts and pages -------------------------------------------------
+
+
+@require_GET
+def post_detail(request, year, month, slug):
+    post = _readable(request, get_object_or_404(_detail_queryset().posts(), slug=slug))
+    when = timezone.localtime(post.published_at or post.created_at)
+    if (year, month) != (when.year, when.month):
+        return redirect(post, permanent=True)
+    return _render_post(request, post)
+
+
+@require_GET
+def page_detail(request, path):
+    post = get_object_or_404(_detail_queryset().pages(), path=path.strip("/"))
+    return _render_post(request, _readable(request, post))
+
+
+@never_cache
+@login_required
+@require_GET
+def preview(request, pk):
+    post = get_object_or_404(_detail_queryset(), pk=pk)
+    if not services.post_can_edit(user=request.user, post=post):
+        raise Http404("No such post")
+    return _render_post(request, post, preview=True)
+
+
+@require_POST
+def post_unlock(request, pk):
+    post = get_object_or_404(Post.objects.readable_by(request.user), pk=pk)
+    form = PostPasswordForm(request.POST)
+    if (
+        form.is_valid()
+        and post.password
+        and constant_time_compare(form.cleaned_data["password"], post.password)
+    ):
+        unlocked = request.session.get(_UNLOCKED_SESSION_KEY, {})
+        unlocked[str(post.pk)] = _password_token(post)
+        request.session[_UNLOCKED_SESSION_KEY] = unlocked
+        return redirect(post)
+    form.add_error("password", "That password is not right.")
+    return render(request, "blog/post_password.html", {"post": post, "form": form}, status=403)
+
+
+@require_POST
+def comment_post(request, pk):
+    post = get_object_or_404(_detail_queryset().published(), pk=pk)
+    form = CommentForm(request.POST, user=request.user)
+    if form.is_bot():
+        logger.info("comment honeypot tripped from %s on post %s", client_ip(request), post.pk)
+        return HttpResponseBadRequest("Your comment could not be accepted.")
+    if services.comment_rate_limited(ip=client_ip(request)):
+        response = render(request, "blog/comment_limited.html", {"post": post}, status=429)
+        response["Retry-After"] = str(settings.COMMENT_RATE_WINDOW)
+        return response
+    if form.is_valid():
+        data = form.cleaned_data
+        parent = None
+        if data.get("parent"):
+            parent = Comment.objects.filter(pk=data["parent"], post=post).first()
+        try:
+            comment = services.comment_submit(
+                post=post,
+                body=data["body"],
+                name=data.get("name", ""),
+                email=data.get("email", ""),
+                url=data.get("url", ""),
+                parent=parent,
+                user=request.user,
+                ip=client_ip(request),
+                user_agent=request.META.get("HTTP_USER_AGENT", ""),
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            if comment.status == Comment.Status.APPROVED:
+                return redirect(comment.get_absolute_url())
+            messages.info(request, "Thank you. Your comment is awaiting moderation.")
+            return redirect(f"{post.get_absolute_url()}#respond")
+    if not _is_unlocked(request, post):
+        raise Http404("No such post")
+    return _render_post(request, post, form=form, status=400)
+
+
+# --- accounts ----------------------------------------------------------------
+
+
+@login_required
+def profile(request):
+    form = ProfileForm(request.POST or None, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Your profile was saved.")
+        return redirect("blog:profile")
+    return render(request, "registration/profile.html", {"form": form})
+
+
+# --- plumbing ---------------------------------------------------------------
+
+
+@require_GET
+def robots_txt(request):
+    sitemap = request.build_absolute_uri(reverse("sitemap"))
+    lines = [
+        "User-agent: *",
+        "Disallow: /admin/",
+        "Disallow: /preview/",
+        "Disallow: /accounts/",
+        "Disallow: /search/",
+        "",
+        f"Sitemap: {sitemap}",
+        "",
+    ]
+    return HttpResponse("\n".join(lines), content_type="text/plain; charset=utf-8")
+
+
+def page_not_found(request, exception=None):
+    return render(request, "404.html", status=404)
+
+
+def server_error(request):
+    # No context processors, no database: this page must render when everything is down.
+    return HttpResponse(loader.get_template("500.html").render(), status=500)

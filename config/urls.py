@@ -1,10 +1,17 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from blog.urls import root_urlpatterns
+
 admin.site.site_header = "cloudblog"
 admin.site.site_title = "cloudblog admin"
+admin.site.index_title = "Site administration"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    *root_urlpatterns,
     path("", include("blog.urls")),
 ]
+
+handler404 = "blog.views.page_not_found"
+handler500 = "blog.views.server_error"

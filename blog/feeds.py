@@ -1,0 +1,168 @@
+"""RSS 2.0 and Atom feeds: the site, each category, tag and author, and comments."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.syndication.views import Feed
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.feedgenerator import Atom1Feed
+
+from blog.models import Category, Comment, Post, Tag
+
+FEED_ITEMS = 20
+PROTECTED = "This post is password protected."
+
+
+class PostsFeed(Feed):
+    description_template = None
+
+    def title(self, obj=None):
+        return settings.SITE_NAME
+
+    def description(self, obj=None):
+        return settings.SITE_TAGLINE
+
+    subtitle = description
+
+    def link(self, obj=None):
+        return reverse("blog:home")
+
+    def filter_posts(self, posts, obj):
+        return posts
+
+    def items(self, obj=None):
+        posts = Post.objects.posts().published().filter(password="")
+        return self.filter_posts(posts, obj).for_listing().order_by("-published_at")[:FEED_ITEMS]
+
+    def item_title(self, item):
+        return item.title
+
+    def item_description(self, item):
+        return item.body_html
+
+    def item_pubdate(self, item):
+        return item.published_at
+
+    def item_updateddate(self, item):
+        return item.updated_at
+
+    def item_author_name(self, item):
+        return item.author.get_full_name() or item.author.get_username()
+
+    def item_categories(self, item):
+        return [c.name for c in item.categories.all()] + [t.name for t in item.tags.all()]
+
+    def item_guid(self, item):
+        return f"post-{item.pk}"
+
+    item_guid_is_permalink = False
+
+
+class PostsAtomFeed(PostsFeed):
+    feed_type = Atom1Feed
+
+
+class CategoryFeed(PostsFeed):
+    def get_object(self, request, slug):
+        return get_object_or_404(Category, slug=slug)
+
+    def title(self, obj=None):
+        return f"{settings.SITE_NAME} » {obj.name}"
+
+    def link(self, obj=None):
+        return obj.get_absolute_url()
+
+    def filter_posts(self, posts, obj):
+        return posts.filter(categories=obj)
+
+
+class CategoryAtomFeed(CategoryFeed):
+    feed_type = Atom1Feed
+
+
+class TagFeed(CategoryFeed):
+    def get_object(self, request, slug):
+        return get_object_or_404(Tag, slug=slug)
+
+    def filter_posts(self, posts, obj):
+        return posts.filter(tags=obj)
+
+
+class TagAtomFeed(TagFeed):
+    feed_type = Atom1Feed
+
+
+class AuthorFeed(PostsFeed):
+    def get_object(self, request, username):
+        return get_object_or_404(get_user_model(), username=username, is_active=True)
+
+    def title(self, obj=None):
+        return f"{settings.SITE_NAME} » {obj.get_full_name() or obj.get_username()}"
+
+    def link(self, obj=None):
+        return reverse("blog:author", args=[obj.get_username()])
+
+    def filter_posts(self, posts, obj):
+        return posts.filter(author=obj)
+
+
+class AuthorAtomFeed(AuthorFeed):
+    feed_type = Atom1Feed
+
+
+class CommentsFeed(Feed):
+    def title(self):
+        return f"Comments on {settings.SITE_NAME}"
+
+    def description(self):
+        return f"The latest comments on {settings.SITE_NAME}"
+
+    subtitle = description
+
+    def link(self):
+        return reverse("blog:home")
+
+    def items(self):
+        public = Post.objects.published().filter(password="")
+        return (
+            Comment.objects.approved()
+            .filter(post__in=public)
+            .select_related("post")
+            .only(
+                "id",
+                "author_name",
+                "body_html",
+                "created_at",
+                "post__id",
+                "post__title",
+                "post__slug",
+                "post__kind",
+                "post__path",
+                "post__published_at",
+                "post__created_at",
+            )
+            .order_by("-created_at")[:FEED_ITEMS]
+        )
+
+    def item_title(self, item):
+        return f"Comment on {item.post.title} by {item.author_name}"
+
+    def item_description(self, item):
+        return item.body_html
+
+    def item_pubdate(self, item):
+        return item.created_at
+
+    def item_author_name(self, item):
+        return item.author_name
+
+    def item_guid(self, item):
+        return f"comment-{item.pk}"
+
+    item_guid_is_permalink = False
+
+
+class CommentsAtomFeed(CommentsFeed):
+    feed_type = Atom1Feed

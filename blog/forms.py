@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth import get_user_model
+
+HONEYPOT_FIELD = "homepage"
+
+
+class CommentForm(forms.Form):
+    name = forms.CharField(max_length=100, required=False)
+    email = forms.EmailField(max_length=254, required=False, help_text="Never shown on the site.")
+    url = forms.URLField(max_length=300, required=False, label="Website", assume_scheme="https")
+    body = forms.CharField(
+        label="Comment",
+        max_length=20000,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text="Allowed: <a> <b> <i> <em> <strong> <code> <blockquote> <q> <del> <abbr> <cite>",
+    )
+    parent = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    # Humans never see this field (hidden by CSS and aria-hidden); bots fill it in.
+    homepage = forms.CharField(
+        required=False,
+        label="Leave this field empty",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
+    )
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        if user is None or not user.is_authenticated:
+            self.fields["name"].required = True
+            self.fields["email"].required = True
+        else:
+            del self.fields["name"], self.fields["email"], self.fields["url"]
+
+    def is_bot(self) -> bool:
+        return bool(self.data.get(HONEYPOT_FIELD, "").strip())
+
+
+class PostPasswordForm(forms.Form):
+    password = forms.CharField(widget=forms.PasswordInput, max_length=100)
+
+
+class ProfileForm(forms.ModelForm):
+    class Meta:
+        model = get_user_model()
+        fields = ["first_name", "last_name", "email"]
+
+
+class SearchForm(forms.Form):
+    q = forms.CharField(label="Search", max_length=200, required=False)
