@@ -168,6 +168,14 @@ def post_check(*, post: Post, by, stored: Post | None = None) -> None:
         raise ValidationError({"password": "A private post cannot also have a password."})
     if not _is_page(post) and post.parent_id:
         raise ValidationError({"parent": "Only pages have a parent."})
+    if _is_page(post) and post.parent_id:
+        if post.parent.kind != Post.Kind.PAGE:
+            raise ValidationError({"parent": "A page's parent must be a page."})
+        _page_path(post)  # raises on a loop
+    sticky_changed = post.sticky != (stored.sticky if stored else False)
+    if sticky_changed and not post_can_publish(user=by, post=post):
+        # As in WordPress: making a post sticky is a publishing decision.
+        raise PermissionDenied("You may not make posts sticky.")
 
 
 def _normalize_schedule(post: Post, now) -> None:
@@ -271,7 +279,7 @@ def trash_empty(*, days: int | None = None, now=None, dry_run: bool = False) -> 
     days = settings.TRASH_DAYS if days is None else days
     cutoff = (now or timezone.now()) - timedelta(days=days)
     posts = Post.objects.filter(status=Post.Status.TRASH, trashed_at__lt=cutoff)
-    comments = Comment.objects.filter(status=Comment.Status.TRASH, created_at__lt=cutoff)
+    comments = Comment.objects.filter(status=Comment.Status.TRASH, trashed_at__lt=cutoff)
     counts = {"posts": posts.count(), "comments": comments.count()}
     if not dry_run:
         with transaction.atomic():
@@ -286,6 +294,8 @@ def revision_restore(*, revision: Revision, by) -> Post:
     post = Post.objects.select_for_update().get(pk=revision.post_id)
     if not post_can_edit(user=by, post=post):
         raise PermissionDenied("You may not edit this.")
+    if post.status == Post.Status.TRASH:
+        raise ValidationError("Restore the post from the trash first.")
     for field in CONTENT_FIELDS:
         setattr(post, field, getattr(revision, field))
     return post_save(post=post, by=by)
@@ -394,7 +404,8 @@ def comment_set_status(*, comments, status: str, by) -> int:
     ids = [c.pk for c in comments]
     rows = Comment.objects.filter(pk__in=ids)
     post_ids = list(rows.values_list("post_id", flat=True).distinct())
-    changed = rows.exclude(status=status).update(status=status)
+    trashed_at = timezone.now() if status == Comment.Status.TRASH else None
+    changed = rows.exclude(status=status).update(status=status, trashed_at=trashed_at)
     post_recount_comments(post_ids=post_ids)
     return changed
 
@@ -413,15 +424,21 @@ def post_recount_comments(*, post_ids) -> None:
 # --- Users ------------------------------------------------------------------
 
 
-@transaction.atomic
-def user_set_role(*, user, role: str | None, by) -> None:
-    """Give `user` exactly one role; staff access follows (Subscribers never see the admin)."""
+def user_role_check(*, user, role: str | None, by) -> None:
+    """Raise if `by` may not give `user` this role (forms call it to show the error)."""
     if not by.has_perm("auth.change_user"):
         raise PermissionDenied("You may not change roles.")
     if role is not None and role not in roles.ROLES:
         raise ValidationError(f"Unknown role {role!r}.")
     if user.pk == by.pk and role != roles.ADMINISTRATOR and not by.is_superuser:
         raise ValidationError("You cannot take the Administrator role from yourself.")
+
+
+@transaction.atomic
+def user_set_role(*, user, role: str | None, by) -> None:
+    """Give `user` exactly one role; staff access follows (Subscribers never see the admin)."""
+    role = role or None
+    user_role_check(user=user, role=role, by=by)
     user.groups.remove(*Group.objects.filter(name__in=roles.ROLES))
     if role:
         user.groups.add(Group.objects.get(name=role))

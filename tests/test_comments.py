@@ -214,3 +214,18 @@ def test_moderation_requires_the_moderate_permission(post, author):
         comment_set_status(comments=[comment], status=Comment.Status.APPROVED, by=author)
     comment.refresh_from_db()
     assert comment.status == Comment.Status.PENDING
+
+
+def test_trashed_comments_are_emptied_by_time_in_the_trash_not_by_age(post, editor):
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    from blog.services import trash_empty
+
+    old = make_comment(post, created_at=timezone.now() - timedelta(days=90))
+    comment_set_status(comments=[old], status=Comment.Status.TRASH, by=editor)
+    assert trash_empty() == {"posts": 0, "comments": 0}
+    with time_machine.travel(timezone.now() + timedelta(days=31)):
+        assert trash_empty() == {"posts": 0, "comments": 1}

@@ -144,3 +144,25 @@ def test_slugs_stay_unique_and_never_shadow_site_urls(author, editor):
     clash = Post(title="Clash", slug="same-title", author=author)
     with pytest.raises(ValidationError):
         post_save(post=clash, by=author)
+
+
+def test_contributor_cannot_make_a_post_sticky(contributor):
+    with pytest.raises(PermissionDenied):
+        post_save(post=Post(title="Pin me", author=contributor, sticky=True), by=contributor)
+    assert not Post.objects.exists()
+
+
+def test_a_page_cannot_sit_under_a_post_or_under_itself(editor):
+    post = post_save(post=Post(title="A post", author=editor), by=editor)
+    page = post_save(post=Post(title="A page", kind=Post.Kind.PAGE, author=editor), by=editor)
+    child = post_save(
+        post=Post(title="Child", kind=Post.Kind.PAGE, parent=page, author=editor), by=editor
+    )
+    page.parent = post
+    with pytest.raises(ValidationError):
+        post_save(post=page, by=editor)
+    page.parent = child
+    with pytest.raises(ValidationError):
+        post_save(post=page, by=editor)
+    page.refresh_from_db()
+    assert page.parent_id is None

@@ -1,0 +1,575 @@
+"""The admin is the editor, with WordPress semantics and the roles of blog/roles.py.
+
+Every write of a post, page, comment status or role goes through blog/services.py,
+so the rules hold whether a request comes from a form, an action or a forged POST.
+The admin adds what a user sees: choices limited to what they may pick, 403 for
+objects they may not touch, and a message naming whatever an action refused.
+
+Deleting a post or page from the admin moves it to the Trash, as WordPress does;
+nothing is deleted for good here: `trash_empty` (the `empty_trash` command) removes
+what has been in the Trash for TRASH_DAYS.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.contrib.auth import admin as auth_admin
+from django.contrib.auth import forms as auth_forms
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
+from django.db.models import Count, Q
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
+from django.utils.text import Truncator
+
+from blog import roles, services
+from blog.admin_revisions import RevisionViewsMixin
+from blog.models import Category, Comment, MediaItem, Page, Post, Tag
+from blog.rendering import render_comment
+
+User = get_user_model()
+
+
+def _error_text(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return " ".join(exc.messages)
+    return str(exc) or "You may not do this."
+
+
+def _add_service_error(form: forms.Form, exc: ValidationError | PermissionDenied) -> None:
+    """Show a service's refusal on the form: on its field when the form has it."""
+    if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, _error_text(exc))
+
+
+def _is_own_ancestor(obj, parent) -> bool:
+    """Would making `parent` the parent of `obj` close a loop? Stops on loops already stored."""
+    seen = set()
+    while parent is not None and parent.pk not in seen:
+        if obj.pk is not None and parent.pk == obj.pk:
+            return True
+        seen.add(parent.pk)
+        parent = parent.parent
+    return False
+
+
+def _run_per_object(modeladmin, request, queryset, service, done_verb: str) -> None:
+    """Apply a post service to each object; report successes and each refusal by name."""
+    done, refused = 0, []
+    for obj in queryset:
+        try:
+            service(post=obj, by=request.user)
+        except (PermissionDenied, ValidationError) as exc:
+            refused.append(f"“{obj}” ({_error_text(exc)})")
+        else:
+            done += 1
+    if done:
+        noun = modeladmin.opts.verbose_name if done == 1 else modeladmin.opts.verbose_name_plural
+        modeladmin.message_user(request, f"{done_verb} {done} {noun}.", messages.SUCCESS)
+    if refused:
+        modeladmin.message_user(
+            request, f"Refused {len(refused)}: {'; '.join(refused)}", messages.WARNING
+        )
+    if not done and not refused:
+        modeladmin.message_user(request, "Nothing was selected.", messages.INFO)
+
+
+class _StatusFilter(admin.SimpleListFilter):
+    """Status with counts; the default view leaves out `hidden` (the Trash, spam)."""
+
+    title = "status"
+    parameter_name = "status"
+    statuses: type = Post.Status
+    hidden: tuple[str, ...] = (Post.Status.TRASH,)
+    all_label = "All (except Trash)"
+
+    def lookups(self, request, model_admin):
+        rows = model_admin.get_queryset(request).order_by().values_list("status")
+        counts = dict(rows.annotate(n=Count("pk")))
+        return [(v, f"{label} ({counts.get(v, 0)})") for v, label in self.statuses.choices]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(status=self.value())
+        return queryset.exclude(status__in=self.hidden)
+
+    def choices(self, changelist):
+        choices = list(super().choices(changelist))
+        choices[0]["display"] = self.all_label
+        return choices
+
+
+class _CommentStatusFilter(_StatusFilter):
+    statuses = Comment.Status
+    hidden = (Comment.Status.SPAM, Comment.Status.TRASH)
+    all_label = "All (except spam and Trash)"
+
+
+# --- Posts and pages --------------------------------------------------------
+
+
+PUBLISH_FIELDS = ("status", "published_at", "author")
+_TRASH = Post.Status.TRASH
+
+
+class ContentForm(forms.ModelForm):
+    """The editor form; the admin sets `user` on the class it builds per request."""
+
+    user = None
+    kind = Post.Kind.POST
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        post = self.instance
+        if post.pk is None:
+            post.kind = self.kind
+            if "author" not in self.fields:
+                post.author = self.user
+        if "status" in self.fields:
+            allowed = set(services.post_allowed_statuses(user=self.user, post=post))
+            if post.pk:
+                allowed.add(post.status)  # the stored status may always stay
+            self.fields["status"].choices = [
+                (value, label) for value, label in Post.Status.choices if value in allowed
+            ]
+        if "author" in self.fields:
+            self.fields["author"].queryset = User.objects.filter(
+                Q(is_staff=True) | Q(pk=post.author_id)
+            ).order_by("username")
+        if "parent" in self.fields:
+            self.fields["parent"].queryset = (
+                Post.objects.pages().exclude(pk=post.pk).exclude(status=_TRASH)
+            )
+
+    def _post_clean(self):
+        super()._post_clean()
+        if self._errors:
+            return
+        if "parent" in self.fields and _is_own_ancestor(self.instance, self.instance.parent):
+            self.add_error("parent", "A page cannot be its own ancestor.")
+            return
+        try:
+            services.post_check(post=self.instance, by=self.user)
+        except (ValidationError, PermissionDenied) as exc:
+            _add_service_error(self, exc)
+
+
+class _ContentAdmin(RevisionViewsMixin, admin.ModelAdmin):
+    """What posts and pages share: services for writes, post_can_* for permissions."""
+
+    kind = Post.Kind.POST
+    form = ContentForm
+    change_form_template = "admin/blog/post/change_form.html"
+    search_fields = ("title", "body")
+    prepopulated_fields = {"slug": ("title",)}
+    date_hierarchy = "published_at"
+    raw_id_fields = ("featured_image",)
+    list_select_related = ("author",)
+    list_per_page = 50
+
+    # Which objects: the list hides others' posts; a URL to one answers 403, not 404.
+    def _base_queryset(self):
+        return self.model._default_manager.filter(kind=self.kind)
+
+    def _sees_all(self, user) -> bool:
+        return user.has_perm("blog.edit_others_posts")
+
+    def get_queryset(self, request):
+        queryset = self._base_queryset().select_related("author")
+        if not self._sees_all(request.user):
+            queryset = queryset.filter(author=request.user)
+        return queryset
+
+    def get_object(self, request, object_id, from_field=None):
+        field = self.opts.pk if from_field is None else self.opts.get_field(from_field)
+        try:
+            return self._base_queryset().get(**{field.name: field.to_python(object_id)})
+        except (self.model.DoesNotExist, ValidationError, ValueError):
+            return None
+
+    def has_view_permission(self, request, obj=None):
+        if obj is None:
+            return super().has_view_permission(request)
+        return services.post_can_edit(user=request.user, post=obj)
+
+    def has_change_permission(self, request, obj=None):
+        if obj is None:
+            return super().has_change_permission(request)
+        # As in WordPress, a trashed item is read-only until restored.
+        return obj.status != _TRASH and services.post_can_edit(user=request.user, post=obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is None:
+            return super().has_delete_permission(request)
+        return obj.status != _TRASH and services.post_can_delete(user=request.user, post=obj)
+
+    # The form.
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.user = request.user
+        form.kind = self.kind
+        return form
+
+    def get_readonly_fields(self, request, obj=None):
+        if self._sees_all(request.user):
+            return ()
+        return ("author",)
+
+    def get_changeform_initial_data(self, request):
+        return {"author": request.user.pk, **super().get_changeform_initial_data(request)}
+
+    def save_model(self, request, obj, form, change):
+        services.post_save(post=obj, by=request.user)
+
+    def _preview_url(self, obj) -> str | None:
+        if obj.pk is None or obj.is_public or obj.status in (Post.Status.PRIVATE, _TRASH):
+            return None
+        try:
+            return reverse("blog:preview", args=[obj.pk])
+        except NoReverseMatch:
+            return None
+
+    def view_on_site(self, obj):
+        if not (obj.is_public or obj.status == Post.Status.PRIVATE):
+            return None
+        try:
+            return obj.get_absolute_url()
+        except NoReverseMatch:
+            return None
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and obj.pk:
+            recent = obj.revisions.select_related("author")[:5]
+            context.update(
+                preview_url=self._preview_url(obj),
+                revisions_url=self._admin_url("revisions", obj.pk),
+                revision_count=obj.revisions.count(),
+                recent_revisions=[
+                    (r, self._admin_url("revision_compare", obj.pk, r.pk)) for r in recent
+                ],
+            )
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    # The list.
+    @admin.display(description="Status", ordering="status")
+    def display_status(self, obj):
+        return obj.display_status
+
+    @admin.display(description="Link")
+    def site_link(self, obj):
+        url, label = self.view_on_site(obj), "View"
+        if url is None:
+            url, label = self._preview_url(obj), "Preview"
+        return format_html('<a href="{}">{}</a>', url, label) if url else ""
+
+    # Deleting moves to the Trash; the Trash is emptied by `empty_trash`, not here.
+    def delete_view(self, request, object_id, extra_context=None):
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_delete_permission(request, obj):
+            raise PermissionDenied
+        if request.method == "POST":
+            services.post_trash(post=obj, by=request.user)
+            self.log_change(request, obj, "Moved to the Trash.")
+            self.message_user(request, f"“{obj}” was moved to the Trash.", messages.SUCCESS)
+            return redirect(self._admin_url("changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Move to the Trash?",
+            "subtitle": str(obj),
+            "object": obj,
+            "opts": self.opts,
+            "change_url": self._admin_url("change", obj.pk),
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, "admin/blog/post/trash_confirmation.html", context)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    @admin.action(description="Publish selected")
+    def publish(self, request, queryset):
+        _run_per_object(self, request, queryset, services.post_publish, "Published")
+
+    @admin.action(description="Move selected to the Trash")
+    def trash(self, request, queryset):
+        _run_per_object(self, request, queryset, services.post_trash, "Moved to the Trash:")
+
+    @admin.action(description="Restore selected from the Trash")
+    def restore(self, request, queryset):
+        _run_per_object(self, request, queryset, services.post_restore, "Restored")
+
+    actions = ("publish", "trash", "restore")
+
+
+@admin.register(Post)
+class PostAdmin(_ContentAdmin):
+    list_display = (
+        "title", "author", "display_status", "category_list", "published_at", "comment_count",
+        "site_link",
+    )  # fmt: skip
+    filter_horizontal = ("categories", "tags")
+    fieldsets = (
+        (None, {"fields": ("title", "slug", "body", "body_format", "excerpt")}),
+        ("Publish", {"fields": (*PUBLISH_FIELDS, "sticky", "comment_status", "password")}),
+        ("Categories and tags", {"fields": ("categories", "tags", "featured_image")}),
+    )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("categories")
+
+    def get_list_filter(self, request):
+        by_author = ("author",) if self._sees_all(request.user) else ()
+        return (_StatusFilter, *by_author, "categories", "sticky")
+
+    @admin.display(description="Categories")
+    def category_list(self, obj):
+        return ", ".join(category.name for category in obj.categories.all())
+
+
+@admin.register(Page)
+class PageAdmin(_ContentAdmin):
+    kind = Post.Kind.PAGE
+    list_display = (
+        "title", "author", "display_status", "parent", "menu_order", "published_at",
+        "comment_count", "site_link",
+    )  # fmt: skip
+    list_select_related = ("author", "parent")
+    fieldsets = (
+        (None, {"fields": ("title", "slug", "body", "body_format", "excerpt")}),
+        ("Publish", {"fields": (*PUBLISH_FIELDS, "comment_status", "password")}),
+        ("Page attributes", {"fields": ("parent", "menu_order", "featured_image")}),
+    )
+
+    def _sees_all(self, user) -> bool:
+        return user.has_perm("blog.change_page")
+
+    def get_list_filter(self, request):
+        return (_StatusFilter, "author")
+
+
+# --- Taxonomy and media -----------------------------------------------------
+
+
+class CategoryForm(forms.ModelForm):
+    def clean_parent(self):
+        parent = self.cleaned_data["parent"]
+        if _is_own_ancestor(self.instance, parent):
+            raise ValidationError("A category cannot be its own ancestor.")
+        return parent
+
+
+class _PostCountMixin:
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(post_count=Count("posts"))
+
+    @admin.display(description="Posts", ordering="post_count")
+    def post_count(self, obj):
+        return obj.post_count
+
+
+@admin.register(Category)
+class CategoryAdmin(_PostCountMixin, admin.ModelAdmin):
+    form = CategoryForm
+    list_display = ("name", "slug", "parent", "post_count")
+    list_select_related = ("parent",)
+    search_fields = ("name", "slug", "description")
+    prepopulated_fields = {"slug": ("name",)}
+
+
+@admin.register(Tag)
+class TagAdmin(_PostCountMixin, admin.ModelAdmin):
+    list_display = ("name", "slug", "post_count")
+    search_fields = ("name", "slug", "description")
+    prepopulated_fields = {"slug": ("name",)}
+
+
+@admin.register(MediaItem)
+class MediaItemAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "alt_text", "mime_type", "uploaded_by", "created_at")
+    list_select_related = ("uploaded_by",)
+    search_fields = ("title", "alt_text", "caption")
+    date_hierarchy = "created_at"
+    readonly_fields = ("mime_type", "width", "height", "uploaded_by", "created_at")
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.uploaded_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+# --- Comments ---------------------------------------------------------------
+
+
+def _moderation(name: str, status: str, description: str, verb: str):
+    """A bulk action that gives the selected comments `status` through the service."""
+
+    def action(modeladmin, request, queryset):
+        changed = services.comment_set_status(comments=queryset, status=status, by=request.user)
+        noun = "comment" if changed == 1 else "comments"
+        modeladmin.message_user(request, f"{verb} {changed} {noun}.", messages.SUCCESS)
+
+    action.__name__ = name
+    return admin.action(description=description, permissions=["moderate"])(action)
+
+
+@admin.register(Comment)
+class CommentAdmin(admin.ModelAdmin):
+    """The moderation queue; only moderators (Editors, Administrators) see it.
+
+    Comments are never deleted from here: trashed ones go with `empty_trash`.
+    """
+
+    list_display = ("author_name", "post", "short_body", "status", "created_at", "ip_address")
+    list_filter = (_CommentStatusFilter,)
+    list_select_related = ("post",)
+    search_fields = ("author_name", "author_email", "body", "post__title")
+    ordering = ("-created_at", "-id")
+    date_hierarchy = "created_at"
+    fields = (
+        "post", "parent", "user", "author_name", "author_email", "author_url", "body", "status",
+        "ip_address", "user_agent", "created_at",
+    )  # fmt: skip
+    readonly_fields = ("post", "parent", "user", "ip_address", "user_agent", "created_at")
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    actions = (
+        _moderation("approve", Comment.Status.APPROVED, "Approve", "Approved"),
+        _moderation("hold", Comment.Status.PENDING, "Unapprove (hold for moderation)", "Held"),
+        _moderation("mark_spam", Comment.Status.SPAM, "Mark as spam", "Marked as spam"),
+        _moderation("move_to_trash", Comment.Status.TRASH, "Move to the Trash", "Trashed"),
+    )
+
+    def has_moderate_permission(self, request) -> bool:
+        return request.user.has_perm("blog.moderate_comments")
+
+    def has_module_permission(self, request):
+        return self.has_moderate_permission(request) and super().has_module_permission(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self.has_moderate_permission(request) and super().has_view_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        allowed = super().has_change_permission(request, obj)
+        return self.has_moderate_permission(request) and allowed
+
+    def has_add_permission(self, request):
+        return False  # comments come from the site
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Comment")
+    def short_body(self, obj):
+        return Truncator(obj.body).chars(80)
+
+    def save_model(self, request, obj, form, change):
+        status = obj.status
+        if "status" in form.changed_data:
+            obj.status = form.initial["status"]  # the service moves it and recounts
+        obj.body_html = render_comment(obj.body)
+        obj.save()
+        if status != obj.status:
+            services.comment_set_status(comments=[obj], status=status, by=request.user)
+            obj.status = status
+
+
+# --- Users ------------------------------------------------------------------
+
+_ROLE_CHOICES = [("", "No role"), *((role, role) for role in roles.ROLES)]
+
+
+class _RoleFormMixin(forms.Form):
+    role = forms.ChoiceField(choices=_ROLE_CHOICES, required=False)
+    by = None  # set by the admin per request
+
+    def clean_role(self):
+        role = self.cleaned_data["role"] or None
+        services.user_role_check(user=self.instance, role=role, by=self.by)
+        return role
+
+
+class UserChangeForm(_RoleFormMixin, auth_forms.UserChangeForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["role"].initial = roles.user_role(self.instance) or ""
+
+
+class UserCreationForm(_RoleFormMixin, auth_forms.AdminUserCreationForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["role"].initial = roles.SUBSCRIBER  # WordPress's default role
+
+
+class _RoleFilter(admin.SimpleListFilter):
+    title = "role"
+    parameter_name = "role"
+
+    def lookups(self, request, model_admin):
+        return [*((role, role) for role in roles.ROLES), ("none", "No role")]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == "none":
+            return queryset.exclude(groups__name__in=roles.ROLES).filter(is_superuser=False)
+        if value == roles.ADMINISTRATOR:
+            return queryset.filter(Q(groups__name=value) | Q(is_superuser=True)).distinct()
+        if value in roles.ROLES:
+            return queryset.filter(groups__name=value)
+        return queryset
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class UserAdmin(auth_admin.UserAdmin):
+    """Django's user admin with one WordPress role instead of free-form groups."""
+
+    form = UserChangeForm
+    add_form = UserCreationForm
+    list_display = ("username", "email", "first_name", "last_name", "role", "is_active")
+    list_filter = (_RoleFilter, "is_active")
+    fieldsets = (
+        (None, {"fields": ("username", "password")}),
+        ("Personal info", {"fields": ("first_name", "last_name", "email")}),
+        ("Role", {"fields": ("role", "is_active", "is_staff", "is_superuser", "user_permissions")}),
+        ("Important dates", {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = (
+        (None, {"classes": ("wide",), "fields": (
+            "username", "email", "role", "usable_password", "password1", "password2",
+        )}),
+    )  # fmt: skip
+    filter_horizontal = ("user_permissions",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("groups")
+
+    def get_readonly_fields(self, request, obj=None):
+        # Staff access follows the role; only a superuser makes another superuser.
+        fixed = ("is_staff", "last_login", "date_joined")
+        return fixed if request.user.is_superuser else (*fixed, "is_superuser")
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        form.by = request.user
+        return form
+
+    @admin.display(description="Role")
+    def role(self, obj):
+        return roles.user_role(obj) or "—"
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        services.user_set_role(user=form.instance, role=form.cleaned_data["role"], by=request.user)
