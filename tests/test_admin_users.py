@@ -114,6 +114,9 @@ def test_list_shows_roles_and_filters_by_them(client, administrator, editor, aut
     nobody = make_user(None, username="nobody")
     response = client.get(USERS, {"role": "none"})
     assert list(response.context["cl"].result_list) == [nobody]
+    boss = make_user(None, username="boss", is_superuser=True)
+    response = client.get(USERS, {"role": roles.ADMINISTRATOR})
+    assert set(response.context["cl"].result_list) == {administrator, boss}
 
 
 @pytest.mark.parametrize("person", ["editor", "author"])
