@@ -90,7 +90,7 @@ TEMPLATES = [
 DATABASES = {
     "default": parse_database_url(
         "DATABASE_URL",
-        env_str("DATABASE_URL", "sqlite:///var/db.sqlite3"),
+        env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
         BASE_DIR,
     )
 }

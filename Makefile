@@ -1,0 +1,73 @@
+# cloudblog: two commands for a fresh clone.
+#   make run    a demo site on http://127.0.0.1:8000 (SQLite, nothing to install but Python)
+#   make test   lint and tests against real MariaDB and Redis, as CI runs them
+# See `make help` for the rest.
+
+PYTHON ?= python3
+VENV ?= .venv
+HOST ?= 127.0.0.1
+PORT ?= 8000
+ARGS ?=
+
+VENV_PY := $(VENV)/bin/python
+# settings.py keeps the SQLite file and uploads under CLOUDBLOG_VAR_DIR (default var/).
+VAR_DIR := $(or $(CLOUDBLOG_VAR_DIR),var)
+
+.DEFAULT_GOAL := help
+.PHONY: help run test lint format check-python
+
+help:
+	@echo "make run          install into $(VENV), migrate, add demo content and an admin,"
+	@echo "                  then serve on http://$(HOST):$(PORT) (data is kept between runs)"
+	@echo "make test         lint and run the tests against MariaDB and Redis (scripts/test.sh);"
+	@echo "                  pass pytest arguments with ARGS=\"-k comments\""
+	@echo "make lint         ruff check and ruff format --check"
+	@echo "make format       ruff format and ruff check --fix"
+	@echo "Variables: PYTHON=$(PYTHON) VENV=$(VENV) HOST=$(HOST) PORT=$(PORT)"
+
+check-python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
+	  echo "cloudblog needs Python 3.11 or newer; '$(PYTHON)' is" \
+	    "$$($(PYTHON) --version 2>/dev/null || echo 'not installed')." >&2; \
+	  echo "Install Python 3.11+ and run, for example: make run PYTHON=python3.11" >&2; \
+	  exit 1; }
+
+$(VENV_PY):
+	@$(MAKE) --no-print-directory check-python
+	@echo "==> Creating $(VENV) with $(PYTHON)"
+	@$(PYTHON) -m venv $(VENV) || { \
+	  echo "Could not create $(VENV). On Debian/Ubuntu: apt-get install python3-venv" >&2; \
+	  rm -rf $(VENV); exit 1; }
+
+# The stamp is newer than pyproject.toml once the core install has been done.
+$(VENV)/.installed-run: pyproject.toml | $(VENV_PY)
+	@echo "==> Installing cloudblog (core dependencies) into $(VENV)"
+	$(VENV_PY) -m pip install --quiet --upgrade pip
+	$(VENV_PY) -m pip install --quiet -e .
+	@touch $@
+
+run: $(VENV)/.installed-run
+	@mkdir -p $(VAR_DIR)
+	@echo "==> Applying database migrations"
+	$(VENV_PY) manage.py migrate --noinput
+	@echo "==> Adding demo content (only into an empty site)"
+	$(VENV_PY) manage.py seed_demo
+	@echo "==> Making sure there is an admin account"
+	$(VENV_PY) manage.py ensure_admin
+	@echo "==> Serving on http://$(HOST):$(PORT)/ (admin: http://$(HOST):$(PORT)/admin/); Ctrl-C stops"
+	$(VENV_PY) manage.py runserver $(HOST):$(PORT)
+
+test:
+	bash scripts/test.sh $(ARGS)
+
+# ruff alone, for a quick lint without the test extras (make test installs it too).
+$(VENV)/bin/ruff: | $(VENV_PY)
+	$(VENV_PY) -m pip install --quiet 'ruff>=0.6,<1'
+
+lint: $(VENV)/bin/ruff
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/bin/ruff
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
