@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.syndication.views import Feed
@@ -13,6 +15,13 @@ from blog.models import Category, Comment, Post, Tag
 
 FEED_ITEMS = 20
 PROTECTED = "This post is password protected."
+# XML 1.0 cannot carry these: one in a title or a commenter's name would turn the
+# whole feed into a server error for every reader.
+_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _xml_text(value: str) -> str:
+    return _XML_ILLEGAL.sub("", value)
 
 
 class PostsFeed(Feed):
@@ -37,10 +46,10 @@ class PostsFeed(Feed):
         return self.filter_posts(posts, obj).for_listing().order_by("-published_at")[:FEED_ITEMS]
 
     def item_title(self, item):
-        return item.title
+        return _xml_text(item.title)
 
     def item_description(self, item):
-        return item.body_html
+        return _xml_text(item.body_html)
 
     def item_pubdate(self, item):
         return item.published_at
@@ -49,10 +58,11 @@ class PostsFeed(Feed):
         return item.updated_at
 
     def item_author_name(self, item):
-        return item.author.get_full_name() or item.author.get_username()
+        return _xml_text(item.author.get_full_name() or item.author.get_username())
 
     def item_categories(self, item):
-        return [c.name for c in item.categories.all()] + [t.name for t in item.tags.all()]
+        names = [c.name for c in item.categories.all()] + [t.name for t in item.tags.all()]
+        return [_xml_text(name) for name in names]
 
     def item_guid(self, item):
         return f"post-{item.pk}"
@@ -69,7 +79,7 @@ class CategoryFeed(PostsFeed):
         return get_object_or_404(Category, slug=slug)
 
     def title(self, obj=None):
-        return f"{settings.SITE_NAME} » {obj.name}"
+        return _xml_text(f"{settings.SITE_NAME} » {obj.name}")
 
     def link(self, obj=None):
         return obj.get_absolute_url()
@@ -99,7 +109,7 @@ class AuthorFeed(PostsFeed):
         return get_object_or_404(get_user_model(), username=username, is_active=True)
 
     def title(self, obj=None):
-        return f"{settings.SITE_NAME} » {obj.get_full_name() or obj.get_username()}"
+        return _xml_text(f"{settings.SITE_NAME} » {obj.get_full_name() or obj.get_username()}")
 
     def link(self, obj=None):
         return reverse("blog:author", args=[obj.get_username()])
@@ -147,16 +157,20 @@ class CommentsFeed(Feed):
         )
 
     def item_title(self, item):
-        return f"Comment on {item.post.title} by {item.author_name}"
+        return _xml_text(f"Comment on {item.post.title} by {item.author_name}")
 
     def item_description(self, item):
-        return item.body_html
+        return _xml_text(item.body_html)
 
     def item_pubdate(self, item):
         return item.created_at
 
+    def item_updateddate(self, item):
+        # Atom requires <updated> on every entry; a comment keeps no edit time of its own.
+        return item.created_at
+
     def item_author_name(self, item):
-        return item.author_name
+        return _xml_text(item.author_name)
 
     def item_guid(self, item):
         return f"comment-{item.pk}"

@@ -19,6 +19,13 @@ _URL_ATTRIBUTES = {"href", "src", "cite", "poster", "action", "formaction", "lon
 # Browsers drop these before parsing a URL scheme: "java\tscript:" is "javascript:".
 _INVISIBLE = re.compile(r"[\x00-\x20\x7f-\x9f\u200b-\u200f\u2028\u2029\ufeff]+")
 _BAD_SCHEME = re.compile(r"^(?:javascript|vbscript|data|livescript|mocha):", re.IGNORECASE)
+# XML 1.0 cannot carry these: one in a post or comment (typed raw or as `&#1;`, which
+# the parser decodes) would make every feed that lists it fail with a server error.
+_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# A browser reads an iframe's children as raw text and never shows them; the serializer
+# writes that text back unescaped, so any other HTML parser (a feed reader) would see
+# live tags there. Output attributes are always `name="value"`, so this match is exact.
+_IFRAME_CHILDREN = re.compile(r'(<iframe(?: [^\s="]+="[^"]*")*>).*?(</iframe>)', re.S)
 _BAD_STYLE = re.compile(r"url\s*\(|expression|javascript|behavior|binding|@import|\\", re.I)
 
 COMMENT_TAGS = {
@@ -85,6 +92,8 @@ EMBED_ATTRIBUTES = {
 
 
 def _safe_attribute(tag: str, attribute: str, value: str) -> str | None:
+    # Before the checks, so "expres&#1;sion" cannot turn into "expression" afterwards.
+    value = _XML_ILLEGAL.sub("", value)
     if attribute in _URL_ATTRIBUTES:
         cleaned = _INVISIBLE.sub("", value)
         if _BAD_SCHEME.match(cleaned) or (attribute == "srcset" and _BAD_SCHEME.search(cleaned)):
@@ -139,12 +148,13 @@ def _markdown() -> MarkdownIt:
 def render_post_body(source: str, body_format: str, *, allow_embeds: bool) -> str:
     """Render a post body written in Markdown or HTML and sanitize it for the writer's role."""
     html = _markdown().render(source) if body_format == "markdown" else source
-    return _cleaner("embed" if allow_embeds else "post").clean(html)
+    cleaned = _cleaner("embed" if allow_embeds else "post").clean(html)
+    return _XML_ILLEGAL.sub("", _IFRAME_CHILDREN.sub(r"\1\2", cleaned))
 
 
 def render_comment(source: str) -> str:
     """Comments are text with a few inline tags; blank lines make paragraphs."""
-    cleaned = _cleaner("comment").clean(source)
+    cleaned = _XML_ILLEGAL.sub("", _cleaner("comment").clean(source))
     return linebreaks(cleaned.strip(), autoescape=False)
 
 
