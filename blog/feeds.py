@@ -85,7 +85,7 @@ class CategoryFeed(PostsFeed):
         return obj.get_absolute_url()
 
     def filter_posts(self, posts, obj):
-        return posts.filter(categories=obj)
+        return posts.in_categories(obj.subtree_ids())
 
 
 class CategoryAtomFeed(CategoryFeed):

@@ -35,6 +35,18 @@ class Category(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("blog:category", kwargs={"slug": self.slug})
 
+    def subtree_ids(self) -> set[int]:
+        """This category and every one below it, as WordPress's archives count them."""
+        children: dict[int | None, list[int]] = {}
+        for pk, parent_id in Category.objects.values_list("pk", "parent_id"):
+            children.setdefault(parent_id, []).append(pk)
+        found, frontier = {self.pk}, [self.pk]
+        while frontier:
+            below = [c for pk in frontier for c in children.get(pk, []) if c not in found]
+            found.update(below)
+            frontier = below
+        return found
+
 
 class Tag(models.Model):
     name = models.CharField(max_length=200)
@@ -107,6 +119,12 @@ class PostQuerySet(models.QuerySet):
                 private &= Q(author=user)
             visible |= private
         return self.filter(visible)
+
+    def in_categories(self, category_ids) -> PostQuerySet:
+        # A subquery, not a join: a join repeats posts filed under two of the categories
+        # and DISTINCT over whole rows would copy every body into a temporary table.
+        through = Post.categories.through.objects.filter(category_id__in=category_ids)
+        return self.filter(pk__in=through.values("post_id"))
 
     def for_listing(self) -> PostQuerySet:
         """Everything a list page shows, in a constant number of queries."""

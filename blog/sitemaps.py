@@ -43,19 +43,30 @@ class PageSitemap(PostSitemap):
 class CategorySitemap(Sitemap):
     changefreq = "weekly"
     priority = 0.4
-    model = Category
 
     def items(self):
-        # Only archives with something in them: an empty archive is a soft 404.
-        public = Post.objects.published().filter(**{f"{self.related}": OuterRef("pk")})
-        return self.model.objects.filter(Exists(public)).only("id", "slug").order_by("pk")
+        # Only archives with something in them (an empty archive is a soft 404); a
+        # parent category's archive shows its sub-categories' posts too.
+        public = Post.objects.published().values("pk")
+        filed = Post.categories.through.objects.filter(post_id__in=public)
+        with_posts = set(filed.values_list("category_id", flat=True).distinct())
+        categories = list(Category.objects.only("id", "slug", "parent_id").order_by("pk"))
+        parent_of = {c.pk: c.parent_id for c in categories}
+        listed = set()
+        for pk in with_posts:
+            while pk is not None and pk not in listed:
+                listed.add(pk)
+                pk = parent_of.get(pk)
+        return [c for c in categories if c.pk in listed]
 
-    related = "categories"
 
+class TagSitemap(Sitemap):
+    changefreq = "weekly"
+    priority = 0.4
 
-class TagSitemap(CategorySitemap):
-    model = Tag
-    related = "tags"
+    def items(self):
+        public = Post.objects.published().filter(tags=OuterRef("pk"))
+        return Tag.objects.filter(Exists(public)).only("id", "slug").order_by("pk")
 
 
 SITEMAPS = {

@@ -159,13 +159,7 @@ def home(request):
 @require_GET
 def category(request, slug):
     category = get_object_or_404(Category, slug=slug)
-    # A parent category's archive includes its sub-categories, as in WordPress.
-    pairs = list(Category.objects.values_list("pk", "parent_id"))
-    wanted, frontier = {category.pk}, {category.pk}
-    while frontier:
-        frontier = {pk for pk, parent in pairs if parent in frontier} - wanted
-        wanted |= frontier
-    posts = Post.objects.posts().published().filter(categories__in=wanted).distinct()
+    posts = Post.objects.posts().published().in_categories(category.subtree_ids())
     return _post_list(
         request,
         posts,
