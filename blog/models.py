@@ -96,23 +96,25 @@ class PostQuerySet(models.QuerySet):
     def pages(self) -> PostQuerySet:
         return self.filter(kind=Post.Kind.PAGE)
 
-    def published(self, now=None) -> PostQuerySet:
-        """Publicly visible: published, or scheduled whose time has come.
+    @staticmethod
+    def _public(now=None) -> Q:
+        """Published, or scheduled whose time has come.
 
         Scheduling needs no cron: a scheduled post is stored with status `future`
-        and this filter lets it through once `published_at` has passed.
+        and this condition lets it through once `published_at` has passed.
         """
-        now = now or timezone.now()
-        return self.filter(
-            status__in=[Post.Status.PUBLISHED, Post.Status.FUTURE], published_at__lte=now
-        )
-
-    def readable_by(self, user, now=None) -> PostQuerySet:
-        """What a visitor may open by URL: public posts plus private ones they may read."""
-        visible = Q(
+        return Q(
             status__in=[Post.Status.PUBLISHED, Post.Status.FUTURE],
             published_at__lte=now or timezone.now(),
         )
+
+    def published(self, now=None) -> PostQuerySet:
+        """Publicly visible posts and pages."""
+        return self.filter(self._public(now))
+
+    def readable_by(self, user, now=None) -> PostQuerySet:
+        """What a visitor may open by URL: public posts plus private ones they may read."""
+        visible = self._public(now)
         if user.is_authenticated:
             private = Q(status=Post.Status.PRIVATE)
             if not user.has_perm("blog.read_private_posts"):
