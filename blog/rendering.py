@@ -29,9 +29,22 @@ _IFRAME_CHILDREN = re.compile(r'(<iframe(?: [^\s="]+="[^"]*")*>).*?(</iframe>)',
 _BAD_STYLE = re.compile(r"url\s*\(|expression|javascript|behavior|binding|@import|\\", re.I)
 
 COMMENT_TAGS = {
-    "a", "abbr", "acronym", "b", "blockquote", "cite", "code", "del", "em", "i", "q", "s",
-    "strike", "strong", "p", "br",
-}  # fmt: skip
+    "a",
+    "abbr",
+    "acronym",
+    "b",
+    "blockquote",
+    "cite",
+    "code",
+    "del",
+    "em",
+    "i",
+    "q",
+    "s",
+    "strike",
+    "strong",
+    "br",
+}  # fmt: skip  WordPress's list; paragraphs come from blank lines, so no <p> (it would nest)
 COMMENT_ATTRIBUTES = {
     "a": {"href", "title"},
     "abbr": {"title"},
@@ -42,6 +55,7 @@ COMMENT_ATTRIBUTES = {
 }
 
 POST_TAGS = COMMENT_TAGS | {
+    "p",
     "address", "article", "aside", "audio", "bdi", "bdo", "big", "caption", "col", "colgroup",
     "dd", "details", "dfn", "div", "dl", "dt", "figcaption", "figure", "footer", "h1", "h2",
     "h3", "h4", "h5", "h6", "header", "hgroup", "hr", "img", "ins", "kbd", "li", "main", "mark",

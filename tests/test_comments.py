@@ -229,3 +229,11 @@ def test_trashed_comments_are_emptied_by_time_in_the_trash_not_by_age(post, edit
     assert trash_empty() == {"posts": 0, "comments": 0}
     with time_machine.travel(timezone.now() + timedelta(days=31)):
         assert trash_empty() == {"posts": 0, "comments": 1}
+
+
+def test_comment_paragraphs_come_from_blank_lines_and_never_nest(client, post):
+    make_comment(post, author_name="Jane Reader", author_email="jane@example.org")
+
+    _submit(client, post, body="<p>one</p>\n\ntwo<br>three\nfour")
+
+    assert Comment.objects.latest().body_html == "<p>one</p>\n\n<p>two<br>three<br>four</p>"
