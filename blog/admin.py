@@ -151,9 +151,6 @@ class ContentForm(forms.ModelForm):
         super()._post_clean()
         if self._errors:
             return
-        if "parent" in self.fields and _is_own_ancestor(self.instance, self.instance.parent):
-            self.add_error("parent", "A page cannot be its own ancestor.")
-            return
         try:
             services.post_check(post=self.instance, by=self.user)
         except (ValidationError, PermissionDenied) as exc:
