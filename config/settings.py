@@ -56,9 +56,13 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
 
 MIDDLEWARE = [
+    # One id per request, in the response and the access log (config/middleware.py).
+    "config.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files: nginx serves them in production; WhiteNoise covers a bare gunicorn.
     *(["whitenoise.middleware.WhiteNoiseMiddleware"] if STATIC_ROOT.is_dir() else []),
+    # Decides, before anything reads, whether this request may read from the replica.
+    "config.routing.ReplicaRoutingMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -94,8 +98,23 @@ DATABASES = {
         BASE_DIR,
     )
 }
-DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = parse_database_url(
+        "DATABASE_REPLICA_URL", DATABASE_REPLICA_URL, BASE_DIR
+    )
+    # Tests have no real replica: the alias reads the test writer.
+    DATABASES["replica"]["TEST"] = {**DATABASES["replica"].get("TEST", {}), "MIRROR": "default"}
+for _alias in DATABASES.values():
+    _alias["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0)
+    _alias["CONN_HEALTH_CHECKS"] = True
+DATABASE_ROUTERS = ["config.routing.ReplicaRouter"]
+# After a write, that visitor reads from the writer for this long (read-your-writes).
+READ_YOUR_WRITES_SECONDS = env_int("READ_YOUR_WRITES_SECONDS", 5, minimum=0)
+# What the 503 page tells clients when the writer cannot be reached.
+WRITER_RETRY_AFTER = env_int("WRITER_RETRY_AFTER", 30, minimum=1)
+# /readyz: how long each dependency check may take.
+READINESS_TIMEOUT = env_int("READINESS_TIMEOUT_MS", 1000, minimum=50) / 1000
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and sessions ---------------------------------------------------
