@@ -341,3 +341,23 @@ class Comment(models.Model):
 
     def get_absolute_url(self) -> str:
         return f"{self.post.get_absolute_url()}#comment-{self.pk}"
+
+
+class CacheEpoch(models.Model):
+    """A counter in the database that every shared-cache key includes (config/cache.py).
+
+    Bumped when an invalidation could not reach Redis, so that nothing written to
+    Redis before can be read again once Redis is back.
+    """
+
+    name = models.CharField(max_length=50, primary_key=True)
+    value = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.value}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("admin:index")

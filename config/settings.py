@@ -126,9 +126,11 @@ if REDIS_URL:
         )
     CACHES = {
         "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
+            # django-redis with a breaker and a database-held key epoch (config/cache.py).
+            "BACKEND": "config.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "cloudblog"),
+            "KEY_FUNCTION": "config.cache.make_key",
             "OPTIONS": {
                 # A dead Redis must cost milliseconds, not seconds, per request.
                 "SOCKET_CONNECT_TIMEOUT": 0.5,
@@ -138,6 +140,11 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# After a Redis failure, skip Redis for this long; then try again by itself.
+CACHE_RETRY_SECONDS = env_int("CACHE_RETRY_SECONDS", 5, minimum=0)
+# How stale a process's copy of the cache epoch may be (config/cache.py).
+CACHE_EPOCH_TTL = env_int("CACHE_EPOCH_TTL_MS", 1000, minimum=0) / 1000
 
 SESSION_STORE = env_choice(
     "SESSION_STORE",
