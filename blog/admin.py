@@ -28,6 +28,7 @@ from django.utils.text import Truncator
 from blog import services
 from blog.admin_revisions import RevisionViewsMixin
 from blog.models import Category, Comment, MediaItem, Page, Post, Tag
+from blog.page_cache import pages_changed
 from blog.rendering import render_comment
 
 User = get_user_model()
@@ -365,9 +366,23 @@ class CategoryForm(forms.ModelForm):
         return parent
 
 
-class _PostCountMixin:
+class _TaxonomyMixin:
+    """Post counts in the list; names show on every page, so changes purge the page cache."""
+
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(post_count=Count("posts"))
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        pages_changed()
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        pages_changed()
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        pages_changed()
 
     @admin.display(description="Posts", ordering="post_count")
     def post_count(self, obj):
@@ -375,7 +390,7 @@ class _PostCountMixin:
 
 
 @admin.register(Category)
-class CategoryAdmin(_PostCountMixin, admin.ModelAdmin):
+class CategoryAdmin(_TaxonomyMixin, admin.ModelAdmin):
     form = CategoryForm
     list_display = ("name", "slug", "parent", "post_count")
     list_select_related = ("parent",)
@@ -384,7 +399,7 @@ class CategoryAdmin(_PostCountMixin, admin.ModelAdmin):
 
 
 @admin.register(Tag)
-class TagAdmin(_PostCountMixin, admin.ModelAdmin):
+class TagAdmin(_TaxonomyMixin, admin.ModelAdmin):
     list_display = ("name", "slug", "post_count")
     search_fields = ("name", "slug", "description")
     prepopulated_fields = {"slug": ("name",)}
@@ -474,6 +489,7 @@ class CommentAdmin(admin.ModelAdmin):
             obj.status = form.initial["status"]  # the service moves it and recounts
         obj.body_html = render_comment(obj.body)
         obj.save()
+        pages_changed()
         if status != obj.status:
             services.comment_set_status(comments=[obj], status=status, by=request.user)
             obj.status = status

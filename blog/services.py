@@ -23,6 +23,7 @@ from django.utils.text import slugify
 
 from blog import roles
 from blog.models import Comment, Post, Revision
+from blog.page_cache import pages_changed
 from blog.rendering import count_links, render_comment, render_post_body
 
 logger = logging.getLogger(__name__)
@@ -223,6 +224,7 @@ def post_save(*, post: Post, by) -> Post:
             author=by,
             created_at=now,
         )
+    pages_changed()
     return post
 
 
@@ -236,6 +238,7 @@ def post_publish(*, post: Post, by, when=None) -> Post:
     post.published_at = when or post.published_at
     _normalize_schedule(post, timezone.now())
     post.save(update_fields=["status", "published_at", "updated_at"])
+    pages_changed()
     return post
 
 
@@ -249,6 +252,7 @@ def post_trash(*, post: Post, by) -> Post:
     post.status = Post.Status.TRASH
     post.trashed_at = timezone.now()
     post.save(update_fields=["status", "status_before_trash", "trashed_at", "updated_at"])
+    pages_changed()
     return post
 
 
@@ -271,6 +275,7 @@ def post_restore(*, post: Post, by) -> Post:
     post.save(
         update_fields=["status", "status_before_trash", "trashed_at", "published_at", "updated_at"]
     )
+    pages_changed()
     return post
 
 
@@ -391,6 +396,7 @@ def comment_submit(
     comment.save()
     if comment.status == Comment.Status.APPROVED:
         post_recount_comments(post_ids=[post.pk])
+        pages_changed()
     return comment
 
 
@@ -407,6 +413,8 @@ def comment_set_status(*, comments, status: str, by) -> int:
     trashed_at = timezone.now() if status == Comment.Status.TRASH else None
     changed = rows.exclude(status=status).update(status=status, trashed_at=trashed_at)
     post_recount_comments(post_ids=post_ids)
+    if changed:
+        pages_changed()
     return changed
 
 

@@ -100,6 +100,11 @@ def make_key(key: str, key_prefix: str, version: int) -> str:
     return f"{key_prefix}:{current_epoch()}:{version}:{key}"
 
 
+def reverse_key(key: str) -> str:
+    """REVERSE_KEY_FUNCTION: `prefix:epoch:version:key` back to `key` (for keys())."""
+    return key.split(":", 3)[3]
+
+
 def redis_marked_down() -> bool:
     return time.monotonic() < _state.retry_at
 

@@ -63,6 +63,8 @@ MIDDLEWARE = [
     *(["whitenoise.middleware.WhiteNoiseMiddleware"] if STATIC_ROOT.is_dir() else []),
     # Decides, before anything reads, whether this request may read from the replica.
     "config.routing.ReplicaRoutingMiddleware",
+    # Anonymous pages from Redis, before sessions or anything else does work.
+    "blog.page_cache.PageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -103,7 +105,7 @@ if DATABASE_REPLICA_URL:
     DATABASES["replica"] = parse_database_url(
         "DATABASE_REPLICA_URL", DATABASE_REPLICA_URL, BASE_DIR
     )
-    # Tests have no real replica: the alias reads the test writer.
+    # In tests, a second connection to the test database: it sees committed rows only.
     DATABASES["replica"]["TEST"] = {**DATABASES["replica"].get("TEST", {}), "MIRROR": "default"}
 for _alias in DATABASES.values():
     _alias["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0)
@@ -131,6 +133,7 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "cloudblog"),
             "KEY_FUNCTION": "config.cache.make_key",
+            "REVERSE_KEY_FUNCTION": "config.cache.reverse_key",
             "OPTIONS": {
                 # A dead Redis must cost milliseconds, not seconds, per request.
                 "SOCKET_CONNECT_TIMEOUT": 0.5,
@@ -145,6 +148,10 @@ else:
 CACHE_RETRY_SECONDS = env_int("CACHE_RETRY_SECONDS", 5, minimum=0)
 # How stale a process's copy of the cache epoch may be (config/cache.py).
 CACHE_EPOCH_TTL = env_int("CACHE_EPOCH_TTL_MS", 1000, minimum=0) / 1000
+
+# Full-page cache for anonymous readers (blog/page_cache.py); it needs a cache that
+# every instance shares, so it is off without Redis unless asked for.
+PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 300 if REDIS_URL else 0, minimum=0)
 
 SESSION_STORE = env_choice(
     "SESSION_STORE",

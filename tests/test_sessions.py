@@ -79,7 +79,14 @@ def _use_redis(settings, server, backend="config.cache.ResilientRedisCache", **o
             "BACKEND": backend,
             "LOCATION": server.url,
             "KEY_PREFIX": "t",
-            **({"KEY_FUNCTION": "config.cache.make_key"} if "Resilient" in backend else {}),
+            **(
+                {
+                    "KEY_FUNCTION": "config.cache.make_key",
+                    "REVERSE_KEY_FUNCTION": "config.cache.reverse_key",
+                }
+                if "Resilient" in backend
+                else {}
+            ),
             "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.3, "SOCKET_TIMEOUT": 0.3, **options},
         }
     }

@@ -1,0 +1,152 @@
+"""Full-page cache for anonymous readers, shared by every instance through Redis.
+
+- Only anonymous GET/HEAD of public pages: a request carrying a session, a
+  message or a read-your-writes pin cookie is never served from, or stored in,
+  the cache; a response that sets a cookie or says private/no-store is not stored.
+- Invalidation is one generation counter in Redis that every page key includes:
+  publishing, editing, trashing a post or moderating a comment bumps it, and every
+  instance's next request misses at once. A bump that cannot reach Redis bumps the
+  database-held key epoch instead (config/cache.py), which empties everything.
+- A scheduled post must appear at its time with no write to trigger anything, so
+  an entry is fresh only until the next scheduled publish time.
+- No stampede: an entry stays for a grace period after it goes stale; one request
+  (the holder of a short lock) renders it again while the others get the stale
+  copy; on a cold miss the others wait briefly for the first render. Each stale
+  copy has its own lock (named after its freshness deadline), so a lock never
+  needs releasing and never holds back the next re-render.
+- Redis down: every request renders from the database (the cache backend misses
+  at once), nothing fails.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.http import HttpResponse
+from django.utils import timezone
+
+from config.cache import bump_epoch, redis_marked_down
+from config.routing import PIN_COOKIE
+
+logger = logging.getLogger(__name__)
+
+GENERATION_KEY = "page-generation"
+GRACE_SECONDS = 120
+LOCK_SECONDS = 10
+WAIT_SECONDS = 2.0
+_POLL = 0.05
+_NEVER = ("/admin/", "/accounts/", "/preview/", "/search/", "/healthz", "/readyz")
+_BYPASS_COOKIES = ("messages", PIN_COOKIE)
+
+
+def _enabled() -> bool:
+    return settings.PAGE_CACHE_SECONDS > 0
+
+
+def pages_changed() -> None:
+    """Every cached page is stale from now on, on every instance (after commit)."""
+    if _enabled():
+        transaction.on_commit(_bump_generation)
+
+
+def _bump_generation() -> None:
+    cache.add(GENERATION_KEY, 0, timeout=None)
+    if not cache.incr(GENERATION_KEY):  # the backend answers 0 when Redis failed
+        bump_epoch("page generation could not be bumped")
+
+
+def _request_cacheable(request) -> bool:
+    if request.method not in ("GET", "HEAD") or request.path.startswith(_NEVER):
+        return False
+    cookies = request.COOKIES
+    return settings.SESSION_COOKIE_NAME not in cookies and not any(
+        name in cookies for name in _BYPASS_COOKIES
+    )
+
+
+def _response_cacheable(response) -> bool:
+    control = response.get("Cache-Control", "")
+    return (
+        response.status_code in (200, 301, 404)
+        and not response.cookies
+        and not getattr(response, "streaming", False)
+        and "private" not in control
+        and "no-store" not in control
+    )
+
+
+def _key(request) -> str:
+    generation = cache.get(GENERATION_KEY) or 0
+    return f"page:{generation}:{request.scheme}:{request.get_host()}:{request.get_full_path()}"
+
+
+def _fresh_for(now) -> float:
+    """Seconds this render stays fresh: the cache lifetime, or less if a post is due."""
+    from blog.models import Post
+
+    due = (
+        Post.objects.filter(
+            kind__in=Post.Kind.values, status=Post.Status.FUTURE, published_at__gt=now
+        )
+        .order_by("published_at")
+        .values_list("published_at", flat=True)
+        .first()
+    )
+    lifetime = float(settings.PAGE_CACHE_SECONDS)
+    return min(lifetime, (due - now).total_seconds()) if due else lifetime
+
+
+def _from_entry(entry: dict, state: str) -> HttpResponse:
+    response = HttpResponse(entry["content"], status=entry["status"])
+    for name, value in entry["headers"]:
+        response[name] = value
+    response["X-Cache"] = state
+    return response
+
+
+class PageCacheMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not _enabled() or not _request_cacheable(request):
+            return self.get_response(request)
+        key = _key(request)
+        entry = cache.get(key)
+        if entry and entry["fresh_until"] > time.time():
+            return _from_entry(entry, "HIT")
+        lock = f"{key}:lock:{entry['fresh_until'] if entry else 'cold'}"
+        if cache.add(lock, 1, timeout=LOCK_SECONDS) or redis_marked_down():
+            return self._render(request, key)
+        if entry:
+            return _from_entry(entry, "STALE")  # another request is rendering it
+        deadline = time.monotonic() + WAIT_SECONDS
+        while time.monotonic() < deadline:
+            time.sleep(_POLL)
+            entry = cache.get(key)
+            if entry:
+                return _from_entry(entry, "HIT")
+        return self._render(request, key)
+
+    def _render(self, request, key: str):
+        started = timezone.now()
+        response = self.get_response(request)
+        if not _response_cacheable(response):
+            response["X-Cache"] = "MISS"
+            return response
+        fresh = _fresh_for(started)
+        if fresh > 0:
+            headers = [(k, v) for k, v in response.items() if k.lower() != "x-request-id"]
+            entry = {
+                "status": response.status_code,
+                "headers": headers,
+                "content": response.content,
+                "fresh_until": time.time() + fresh,
+            }
+            cache.set(key, entry, timeout=int(fresh) + GRACE_SECONDS)
+        response["X-Cache"] = "MISS"
+        return response
