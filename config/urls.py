@@ -2,12 +2,16 @@ from django.contrib import admin
 from django.urls import include, path
 
 from blog.urls import root_urlpatterns
+from config import health
 
 admin.site.site_header = "cloudblog"
 admin.site.site_title = "cloudblog admin"
 admin.site.index_title = "Site administration"
 
 urlpatterns = [
+    # First, and without a trailing slash: SECURE_REDIRECT_EXEMPT matches these paths.
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     *root_urlpatterns,
     path("", include("blog.urls")),
