@@ -21,6 +21,8 @@ help:
 	@echo "                  then serve on http://$(HOST):$(PORT) (data is kept between runs)"
 	@echo "make test         lint and run the tests against MariaDB and Redis (scripts/test.sh);"
 	@echo "                  pass pytest arguments with ARGS=\"-k comments\""
+	@echo "make cluster-up   the production topology on this machine (python -m ops cluster --help);"
+	@echo "make cluster-down ARGS=--wipe also deletes its data"
 	@echo "make lint         ruff check and ruff format --check"
 	@echo "make format       ruff format and ruff check --fix"
 	@echo "Variables: PYTHON=$(PYTHON) VENV=$(VENV) HOST=$(HOST) PORT=$(PORT)"
@@ -71,3 +73,15 @@ lint: $(VENV)/bin/ruff
 format: $(VENV)/bin/ruff
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+# The local cluster (python -m ops cluster --help): haproxy on 127.0.0.1:8080 over three
+# gunicorn instances, a MariaDB primary and replica, Redis; state and logs in var/cluster/.
+# Pass options with ARGS, e.g. make cluster-up ARGS="--instances 4", make cluster-down ARGS=--wipe
+.PHONY: cluster-up cluster-down
+cluster-up: $(VENV)/.installed-run
+	@$(VENV_PY) -c 'import MySQLdb, django_redis' 2>/dev/null || \
+	  $(VENV_PY) -m pip install --quiet -e '.[services]'
+	$(VENV_PY) -m ops cluster up $(ARGS)
+
+cluster-down: | $(VENV_PY)
+	$(VENV_PY) -m ops cluster down $(ARGS)

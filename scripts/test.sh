@@ -88,7 +88,8 @@ step "cloudblog tests: DATABASE_URL=$(without_password "$DATABASE_URL")" \
 step "Checking OS packages"
 needed=()
 if command -v dpkg-query >/dev/null; then
-    for package in libmariadb-dev pkg-config chromium; do
+    # haproxy: the load balancer of the local cluster tests (tests/cluster).
+    for package in libmariadb-dev pkg-config chromium haproxy; do
         pkg_installed "$package" || needed+=("$package")
     done
     command -v cc >/dev/null || needed+=(gcc)
@@ -98,15 +99,13 @@ if command -v dpkg-query >/dev/null; then
     if [[ ! -x $VENV/bin/python ]] && ! "$PYTHON" -c 'import ensurepip' 2>/dev/null; then
         needed+=(python3-venv)
     fi
-    # A server: only when nothing answers on the port and the program is not there either.
-    if $MANAGE_DB && ! listening "$DB_HOST" "$DB_PORT" &&
-        ! command -v mariadbd >/dev/null && [[ ! -x /usr/sbin/mariadbd ]]; then
+    # The server programs: the local cluster tests start their own MariaDB pair and
+    # Redis even when the suite's own servers are elsewhere.
+    if [[ ! -x /usr/sbin/mariadbd ]] || ! command -v mariadb-install-db >/dev/null ||
+        ! command -v mariadb >/dev/null; then
         needed+=(mariadb-server)
     fi
-    if $MANAGE_REDIS && ! listening "$REDIS_HOST" "$REDIS_PORT" &&
-        ! command -v redis-server >/dev/null; then
-        needed+=(redis-server)
-    fi
+    command -v redis-server >/dev/null || needed+=(redis-server)
 else
     echo "No dpkg here: make sure a C compiler, pkg-config, the MariaDB client headers," \
         "Chromium, a MariaDB server and a Redis server are installed."

@@ -1,0 +1,99 @@
+"""haproxy, the local cluster's load balancer, and its admin socket.
+
+Round robin without stickiness (any instance serves any request), active HTTP checks
+of /healthz that notice a crashed instance in under a second, and retries that hide
+the crash from GET requests. `X-Served-By` names the instance that answered.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import socket
+from pathlib import Path
+
+BACKEND = "web"
+
+
+class HaproxyError(Exception):
+    pass
+
+
+def render_cfg(*, host: str, port: int, admin_socket: Path, servers: dict[str, int]) -> str:
+    server_lines = "\n".join(f"    server {name} {host}:{p}" for name, p in servers.items())
+    return f"""\
+# Written by `python -m ops cluster` on every start of haproxy; edits are lost.
+global
+    log stdout format raw local0 info
+    stats socket {admin_socket} mode 600 level admin
+    stats timeout 10s
+    maxconn 2000
+
+defaults
+    mode http
+    log global
+    option httplog
+    option dontlognull
+    # gunicorn trusts X-Forwarded-For from 127.0.0.1 (TRUSTED_PROXY_COUNT=1).
+    option forwardfor
+    timeout connect 1s
+    timeout client 60s
+    timeout server 60s
+    timeout http-request 10s
+    timeout http-keep-alive 10s
+    timeout check 500ms
+    # A refused connection (a crashed instance) is retried on another server.
+    retries 3
+    option redispatch 1
+    retry-on all-retryable-errors
+
+frontend www
+    bind {host}:{port}
+    # Resending a POST could apply it twice: only connection failures are retried for it.
+    http-request disable-l7-retry if !METH_GET
+    default_backend {BACKEND}
+
+backend {BACKEND}
+    balance roundrobin
+    option httpchk
+    # /healthz answers only for a Host in DJANGO_ALLOWED_HOSTS.
+    http-check send meth GET uri /healthz ver HTTP/1.1 hdr Host {host}
+    http-check expect status 200
+    default-server check inter 500ms fastinter 200ms downinter 500ms fall 2 rise 2
+    http-response set-header X-Served-By %s
+{server_lines}
+"""
+
+
+def admin(admin_socket: Path, command: str, *, timeout: float = 2.0) -> str:
+    """One command on haproxy's admin socket; its whole answer."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        conn.settimeout(timeout)
+        conn.connect(str(admin_socket))
+        conn.sendall(command.encode() + b"\n")
+        chunks = []
+        while chunk := conn.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks).decode(errors="replace")
+
+
+def server_stats(admin_socket: Path) -> dict[str, dict[str, str]]:
+    """`show stat` for the web backend's servers: name -> row (status, check_status, scur...)."""
+    text = admin(admin_socket, "show stat").lstrip("# ")
+    rows = csv.DictReader(io.StringIO(text))
+    return {
+        row["svname"]: row
+        for row in rows
+        if row.get("pxname") == BACKEND and row.get("svname") not in {"FRONTEND", "BACKEND"}
+    }
+
+
+def is_serving(row: dict[str, str] | None) -> bool:
+    # haproxy marks servers UP at start before any check ran: insist on a passed check.
+    return bool(row) and row["status"] == "UP" and row["check_status"] == "L7OK"
+
+
+def set_server_state(admin_socket: Path, server: str, state: str) -> None:
+    answer = admin(admin_socket, f"set server {BACKEND}/{server} state {state}").strip()
+    if answer:
+        raise HaproxyError(f"haproxy refused to set {server} {state}: {answer}")
