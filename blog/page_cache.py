@@ -9,6 +9,9 @@
   database-held key epoch instead (config/cache.py), which empties everything.
 - A scheduled post must appear at its time with no write to trigger anything, so
   an entry is fresh only until the next scheduled publish time.
+- A miss right after a change may be rendered from a replica that has not caught
+  up yet; so a page rendered within READ_YOUR_WRITES_SECONDS of the last change
+  (the lag the site is built to tolerate) is fresh only until that window ends.
 - No stampede: an entry stays for a grace period after it goes stale; one request
   (the holder of a short lock) renders it again while the others get the stale
   copy; on a cold miss the others wait briefly for the first render. Each stale
@@ -35,6 +38,7 @@ from config.routing import PIN_COOKIE
 logger = logging.getLogger(__name__)
 
 GENERATION_KEY = "page-generation"
+CHANGED_AT_KEY = "page-changed-at"
 GRACE_SECONDS = 120
 LOCK_SECONDS = 10
 WAIT_SECONDS = 2.0
@@ -54,6 +58,7 @@ def pages_changed() -> None:
 
 
 def _bump_generation() -> None:
+    cache.set(CHANGED_AT_KEY, time.time(), timeout=None)
     cache.add(GENERATION_KEY, 0, timeout=None)
     if not cache.incr(GENERATION_KEY):  # the backend answers 0 when Redis failed
         bump_epoch("page generation could not be bumped")
@@ -85,7 +90,8 @@ def _key(request) -> str:
 
 
 def _fresh_for(now) -> float:
-    """Seconds this render stays fresh: the cache lifetime, or less if a post is due."""
+    """Seconds this render stays fresh: the cache lifetime, or less if a post is due
+    or the replica it may have read from could still be catching up."""
     from blog.models import Post
 
     due = (
@@ -97,7 +103,14 @@ def _fresh_for(now) -> float:
         .first()
     )
     lifetime = float(settings.PAGE_CACHE_SECONDS)
-    return min(lifetime, (due - now).total_seconds()) if due else lifetime
+    if due:
+        lifetime = min(lifetime, (due - now).total_seconds())
+    changed_at = cache.get(CHANGED_AT_KEY)
+    if changed_at is not None:
+        lag_window_ends = changed_at + settings.READ_YOUR_WRITES_SECONDS - time.time()
+        if lag_window_ends > 0:
+            lifetime = min(lifetime, lag_window_ends)
+    return lifetime
 
 
 def _from_entry(entry: dict, state: str) -> HttpResponse:

@@ -27,6 +27,7 @@ def page_cache(settings):
     if "Redis" not in settings.CACHES["default"]["BACKEND"]:
         pytest.skip("the page cache needs REDIS_URL (make test sets it)")
     settings.PAGE_CACHE_SECONDS = 300
+    settings.READ_YOUR_WRITES_SECONDS = 0  # its own test below
     reset_breaker()
 
 
@@ -188,3 +189,18 @@ def test_anonymous_comment_needs_no_csrf_token_but_a_logged_in_one_does(author, 
     response = member.post(reverse("blog:comment-post", args=[post.pk]), {"body": "Forged"})
     assert response.status_code == 403
     assert not Comment.objects.filter(body="Forged").exists()
+
+
+def test_a_page_rendered_just_after_a_change_expires_when_replica_lag_would_be_over(
+    client, author, settings
+):
+    """The render may have read a replica that had not caught up: keep it briefly only."""
+    settings.READ_YOUR_WRITES_SECONDS = 5
+    post_save(
+        post=Post(title="Just changed", author=author, status=Post.Status.PUBLISHED), by=author
+    )
+    started = time.time()
+    _get(client, "/")
+
+    key = next(k for k in cache.keys("page:*") if ":lock:" not in k)
+    assert cache.get(key)["fresh_until"] <= started + 5.5
