@@ -70,6 +70,15 @@ def render_cnf(
         # The serial applier fell 2.7 s behind a 4,000-insert burst; this caught up in 50 ms.
         "slave_parallel_threads = 4",
         "slave_parallel_mode = optimistic",
+        # Lossless semi-sync: a commit is acknowledged only once the replica has the
+        # event, so killing the primary loses no acknowledged write (Aurora's shared
+        # storage gives the same). A replica that does not answer within a second
+        # turns it back into asynchronous replication rather than stalling writes.
+        # Both roles are enabled on both servers so that a promotion keeps it.
+        "rpl_semi_sync_master_enabled = ON",
+        "rpl_semi_sync_slave_enabled = ON",
+        "rpl_semi_sync_master_wait_point = AFTER_SYNC",
+        "rpl_semi_sync_master_timeout = 1000",
         f"read_only = {1 if read_only else 0}",
     ]
     return "\n".join(lines) + "\n"
