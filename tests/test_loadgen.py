@@ -1,0 +1,131 @@
+"""The load generator itself, against a live server on the test database."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.contrib.sessions.models import Session
+from django.core.cache import cache
+
+from blog import roles
+from blog.models import Comment
+from tests.factories import PASSWORD, make_post, make_user
+from tests.loadgen import Load, User
+
+
+@pytest.fixture
+def site(transactional_db, settings):
+    # Every simulated visitor comes from 127.0.0.1: one address for the rate limit.
+    settings.COMMENT_RATE_LIMIT = 100_000
+    editor = make_user(roles.EDITOR, username="edith")
+    for _ in range(15):  # two pages of posts on the home page
+        make_post(editor)
+    return editor
+
+
+@pytest.mark.django_db(transaction=True)
+def test_logged_in_visitors_browse_comment_and_stay_logged_in(site, live_server):
+    run = Load(live_server.url, users=[User("edith", PASSWORD)] * 5, duration=3, comment_ratio=0.3)
+    report = run.run()
+
+    assert report.requests > 20
+    assert report.errors == {}
+    assert report.login_failures == 0
+    assert report.sessions_lost == 0
+    assert report.statuses[200] > 0
+    assert report.latency_ms["p50"] <= report.latency_ms["p95"] <= report.latency_ms["p99"]
+    assert report.requests_per_second > 0
+    # Every profile check found the visitor logged in, and every visitor logged in.
+    profile = [s for s in report.samples if s.path == "/accounts/profile/"]
+    assert profile and {s.status for s in profile} == {200}
+    assert {s.path for s in report.samples} >= {"/", "/accounts/login/"}
+
+    assert report.writes, "no comment was acknowledged in 3 s"
+    markers = {w.marker for w in report.writes}
+    assert len(markers) == len(report.writes)
+    stored = Comment.objects.filter(body__in=markers)
+    assert {c.body for c in stored} == markers
+    assert {c.status for c in stored} == {Comment.Status.APPROVED}
+    post_of = {c.body: c.post_id for c in stored}
+    assert all(post_of[w.marker] == w.post_id for w in report.writes)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_anonymous_comments_are_acknowledged_and_held(site, live_server):
+    report = Load(live_server.url, users=2, duration=1.5, comment_ratio=1.0).run()
+
+    assert report.errors == {}
+    assert report.writes
+    held = Comment.objects.filter(body__in=[w.marker for w in report.writes])
+    assert held.count() == len(report.writes)
+    assert {c.status for c in held} == {Comment.Status.PENDING}
+
+
+def test_a_dead_server_is_counted_not_fatal_and_stop_ends_the_run():
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    stop = threading.Event()
+    run = Load(f"http://127.0.0.1:{port}", users=3, duration=60, stop_event=stop).start()
+    threading.Timer(0.5, stop.set).start()
+    report = run.join(timeout=5)
+
+    assert report.elapsed < 5
+    assert report.requests > 0
+    assert set(report.errors) == {"refused"}
+    assert report.errors["refused"] == report.requests
+    assert report.latency_ms["p50"] is None
+
+
+class _ClosesEveryConnection(BaseHTTPRequestHandler):
+    """Answers as if keeping the connection alive, then closes it: a stale keep-alive."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+        self.close_connection = True
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_get_on_a_connection_closed_while_idle_is_resent_not_an_error():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _ClosesEveryConnection)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        report = Load(url, users=1, duration=0.5, scenario=lambda v: v.request("GET", "/")).run()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    assert report.requests > 2
+    assert report.errors == {}
+    assert report.retries >= report.requests - 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_logged_out_session_is_reported_lost(site, live_server):
+    run = Load(live_server.url, users=[User("edith", PASSWORD)], duration=10).start()
+    # Once the visitor is logged in, end every session behind its back.
+    for _ in range(100):
+        if any(s.path == "/accounts/profile/" for s in run.report().samples):
+            break
+        time.sleep(0.05)
+    Session.objects.all().delete()
+    cache.clear()
+    time.sleep(1.0)
+    report = run.stop()
+
+    assert report.sessions_lost >= 1
+    assert report.errors == {}
+    # The visitor logged in again and carried on: a loss is counted, not fatal.
+    assert report.statuses[302] >= 2
