@@ -129,9 +129,14 @@ class PostQuerySet(models.QuerySet):
         return self.filter(pk__in=through.values("post_id"))
 
     def for_listing(self) -> PostQuerySet:
-        """Everything a list page shows, in a constant number of queries."""
-        return self.select_related("author", "featured_image").prefetch_related(
-            "categories", "tags"
+        """Everything a list page shows, in a constant number of queries.
+
+        Lists show the rendered HTML, never the source, so `body` stays in the database.
+        """
+        return (
+            self.select_related("author", "featured_image")
+            .prefetch_related("categories", "tags")
+            .defer("body")
         )
 
 

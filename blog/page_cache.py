@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.cache import cache
@@ -62,6 +63,27 @@ def _bump_generation() -> None:
     cache.add(GENERATION_KEY, 0, timeout=None)
     if not cache.incr(GENERATION_KEY):  # the backend answers 0 when Redis failed
         bump_epoch("page generation could not be bumped")
+
+
+def cached_fragment(name: str, render: Callable[[], str]) -> str:
+    """A piece of a page that is the same for every visitor (a post list, the sidebar).
+
+    Logged-in pages are never cached whole, but most of what they show is shared:
+    kept under the same generation and freshness rules as whole pages, so it is
+    fresh exactly when they are. An exception from `render` (a 404) stores nothing.
+    """
+    if not _enabled():
+        return render()
+    key = f"fragment:{cache.get(GENERATION_KEY) or 0}:{name}"
+    entry = cache.get(key)
+    if entry and entry[0] > time.time():
+        return entry[1]
+    started = timezone.now()
+    html = render()
+    fresh = _fresh_for(started)
+    if fresh > 0:
+        cache.set(key, (time.time() + fresh, html), timeout=int(fresh) + 1)
+    return html
 
 
 def _request_cacheable(request) -> bool:

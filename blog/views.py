@@ -1,7 +1,8 @@
 """The public site: thin views over the services and query sets.
 
 Every list page costs a constant number of queries: posts come through
-`for_listing()` (author and featured image joined, categories and tags prefetched)
+`for_listing()` (author and featured image joined, categories and tags prefetched,
+loaded by primary key after the page's IDs came from an index)
 and comment counts are denormalized on the post.
 """
 
@@ -21,10 +22,12 @@ from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.dateformat import format as date_format
+from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
@@ -32,7 +35,7 @@ from django.views.decorators.http import require_GET, require_POST
 from blog import services
 from blog.forms import CommentForm, PostPasswordForm, ProfileForm, SearchForm
 from blog.models import Category, Comment, Post, Tag
-from blog.page_cache import pages_changed
+from blog.page_cache import cached_fragment, pages_changed
 from config.routing import is_writer_unavailable
 
 logger = logging.getLogger(__name__)
@@ -55,24 +58,56 @@ def client_ip(request) -> str | None:
 
 
 def _paginate(request, queryset):
-    paginator = Paginator(queryset, settings.POSTS_PER_PAGE)
+    """One page of posts: IDs through the listing index, then the page's rows by key.
+
+    Sorting while joining authors and media makes MariaDB start from the small users
+    table and sort every matching post (17 ms at 1,000 posts, measured); the ID
+    query walks (kind, sticky, published_at) in order and stops after one page.
+    """
+    paginator = Paginator(queryset.values_list("pk", flat=True), settings.POSTS_PER_PAGE)
     try:
-        return paginator.page(request.GET.get("page", 1))
+        page = paginator.page(request.GET.get("page", 1))
     except (EmptyPage, PageNotAnInteger):
         raise Http404("No such page") from None
+    ids = list(page.object_list)
+    rows = Post.objects.for_listing().in_bulk(ids)
+    page.object_list = [rows[pk] for pk in ids if pk in rows]
+    return page
 
 
-def _post_list(request, queryset, *, heading: str, description: str = "", feeds=None, **extra):
-    page = _paginate(request, queryset.for_listing().order_by("-published_at", "-id"))
-    context = {
-        "page_obj": page,
-        "posts": page.object_list,
-        "heading": heading,
-        "description": description,
-        "feeds": feeds or [],
+def _render_list(request, queryset, *, shared: bool = True, **context):
+    """A list page. Its posts and pagination are the same for every visitor, so they
+    are rendered once per change into a shared fragment (blog/page_cache.py)."""
+    try:
+        number = int(request.GET.get("page", 1))
+    except ValueError:
+        number = 0  # _paginate answers 404
+
+    def items() -> str:
+        page = _paginate(request, queryset)
+        listing = {"page_obj": page, "posts": page.object_list, **context}
+        return render_to_string("blog/_post_list_items.html", listing)
+
+    listing = cached_fragment(f"list:{request.get_full_path()}", items) if shared else items()
+    return render(
+        request,
+        "blog/post_list.html",
+        {"listing": mark_safe(listing), "page_number": number, **context},
+    )
+
+
+def _post_list(
+    request, queryset, *, heading: str, description: str = "", feeds=None, shared=True, **extra
+):
+    return _render_list(
+        request,
+        queryset.order_by("-published_at", "-id"),
+        heading=heading,
+        description=description,
+        feeds=feeds or [],
+        shared=shared,
         **extra,
-    }
-    return render(request, "blog/post_list.html", context)
+    )
 
 
 def _password_token(post: Post) -> str:
@@ -124,9 +159,17 @@ def _render_post(request, post: Post, *, form=None, status=200, preview=False):
     if form is None:
         initial = {"parent": reply_to} if reply_to and reply_to.isdigit() else {}
         form = CommentForm(user=request.user, initial=initial)
+
+    def article() -> str:
+        comments = _comment_tree(post) if post.is_public else []
+        return render_to_string("blog/_post_article.html", {"post": post, "comments": comments})
+
+    # What every reader of a public post sees is rendered once per change; the edit
+    # link and the comment form are the reader's own.
+    shared = post.is_public and not post.password and not preview
     context = {
         "post": post,
-        "comments": _comment_tree(post) if post.is_public else [],
+        "article": mark_safe(cached_fragment(f"post:{post.pk}", article) if shared else article()),
         "comment_form": form,
         "preview": preview,
         "can_edit": services.post_can_edit(user=request.user, post=post),
@@ -153,9 +196,9 @@ def _readable(request, post: Post) -> Post:
 
 
 def _detail_queryset():
-    return Post.objects.select_related("author", "featured_image").prefetch_related(
-        "categories", "tags"
-    )
+    # Categories and tags are read by the template only when the shared fragment
+    # has to be rendered, so they are not prefetched here.
+    return Post.objects.select_related("author", "featured_image")
 
 
 # --- lists ------------------------------------------------------------------
@@ -163,13 +206,8 @@ def _detail_queryset():
 
 @require_GET
 def home(request):
-    posts = Post.objects.posts().published().for_listing().order_by("-sticky", "-published_at")
-    page = _paginate(request, posts)
-    return render(
-        request,
-        "blog/post_list.html",
-        {"page_obj": page, "posts": page.object_list, "is_home": True},
-    )
+    posts = Post.objects.posts().published().order_by("-sticky", "-published_at", "-id")
+    return _render_list(request, posts, is_home=True)
 
 
 @require_GET
@@ -240,8 +278,13 @@ def search(request):
     query = form.cleaned_data["q"].strip() if form.is_valid() else ""
     posts = Post.objects.posts().published()
     posts = posts.filter(services.search_filter(query)) if query else posts.none()
+    # Not shared: every query would be a key of its own.
     return _post_list(
-        request, posts, heading=f"Search results for “{query}”" if query else "Search", query=query
+        request,
+        posts,
+        heading=f"Search results for “{query}”" if query else "Search",
+        query=query,
+        shared=False,
     )
 
 

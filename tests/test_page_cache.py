@@ -204,3 +204,46 @@ def test_a_page_rendered_just_after_a_change_expires_when_replica_lag_would_be_o
 
     key = next(k for k in cache.keys("page:*") if ":lock:" not in k)
     assert cache.get(key)["fresh_until"] <= started + 5.5
+
+
+def test_logged_in_pages_reuse_the_shared_post_list_and_stay_personal(
+    client, author, editor, subscriber, django_assert_max_num_queries
+):
+    make_post(author, title="Shared listing")
+    client.force_login(editor)
+    client.get("/")  # renders the shared fragments
+
+    with django_assert_max_num_queries(3):  # the user, the menu pages; no post queries
+        html = client.get("/").content.decode()
+
+    assert "Shared listing" in html and "Dashboard" in html
+    client.force_login(subscriber)
+    assert "Dashboard" not in client.get("/").content.decode()
+
+
+def test_logged_in_readers_see_a_change_at_once(client, author, subscriber):
+    client.force_login(subscriber)
+    post = post_save(
+        post=Post(title="First title", author=author, status=Post.Status.PUBLISHED), by=author
+    )
+    client.get("/")
+    client.get(post.get_absolute_url())
+
+    post.title = "Second title"
+    post_save(post=post, by=author)
+
+    assert "Second title" in client.get("/").content.decode()
+    assert "Second title" in client.get(post.get_absolute_url()).content.decode()
+
+
+def test_the_shared_post_fragment_carries_no_edit_link_or_form_of_its_first_reader(
+    client, author, editor
+):
+    post = make_post(author, body="Shared body")
+    client.force_login(editor)
+    assert "Edit this post" in client.get(post.get_absolute_url()).content.decode()
+
+    anonymous = Client().get(post.get_absolute_url()).content.decode()
+
+    assert "Shared body" in anonymous
+    assert "Edit this post" not in anonymous and "Commenting as" not in anonymous

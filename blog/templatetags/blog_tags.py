@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from django import template
 from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 
 from blog.models import Category, Post
+from blog.page_cache import cached_fragment
 
 register = template.Library()
 
@@ -22,14 +25,18 @@ def site_nav(context):
     return {"pages": pages, "request": context.get("request"), "user": context.get("user")}
 
 
-@register.inclusion_tag("blog/_sidebar.html", takes_context=True)
-def sidebar(context):
-    months = Post.objects.posts().published().dates("published_at", "month", order="DESC")
-    return {
-        "categories": Category.objects.only("id", "name", "slug"),
-        "months": months[:24],
-        "request": context.get("request"),
-    }
+@register.simple_tag
+def sidebar() -> str:
+    """The sidebar is the same for every visitor: one shared fragment per change."""
+
+    def render() -> str:
+        months = Post.objects.posts().published().dates("published_at", "month", order="DESC")
+        categories = Category.objects.only("id", "name", "slug")
+        return render_to_string(
+            "blog/_sidebar.html", {"categories": categories, "months": months[:24]}
+        )
+
+    return mark_safe(cached_fragment("sidebar", render))
 
 
 @register.simple_tag(takes_context=True)
