@@ -107,7 +107,10 @@ graceful_timeout = _env_int("GUNICORN_GRACEFUL_TIMEOUT", timeout)
 # haproxy, nginx upstream keepalive), so the client side always closes first and
 # never sends a request on a connection we are closing (a 502 at the ALB).
 keepalive = _env_int("GUNICORN_KEEPALIVE", 75)
-max_requests = _env_int("GUNICORN_MAX_REQUESTS", 2000, minimum=0)
+# Recycling is off: at 1,500 requests/s a limit of 2,000 restarted a worker every few
+# seconds, and each restart dropped its keep-alive connections (bench/README.md).
+# Set it if a worker's memory is seen to grow.
+max_requests = _env_int("GUNICORN_MAX_REQUESTS", 0, minimum=0)
 max_requests_jitter = _env_int("GUNICORN_MAX_REQUESTS_JITTER", 200, minimum=0)
 
 # Trust X-Forwarded-Proto/For only from nginx on this host; never "*" behind an ALB.
