@@ -34,7 +34,7 @@ from django.http import HttpResponse
 from django.utils import timezone
 
 from config.cache import bump_epoch, redis_marked_down
-from config.routing import PIN_COOKIE
+from config.routing import PIN_COOKIE, pinned_to_writer, reads_from_replica
 
 logger = logging.getLogger(__name__)
 
@@ -72,9 +72,14 @@ def cached_fragment(name: str, render: Callable[[], str]) -> str:
     kept under the same generation and freshness rules as whole pages, so it is
     fresh exactly when they are. An exception from `render` (a 404) stores nothing.
     """
-    if not _enabled():
+    if not _enabled() or pinned_to_writer():
+        # A visitor who just wrote must see it: no shared copy stands in for the writer
+        # (one from a lagging replica, or one an instance still files under the old
+        # generation because the bump failed and the epoch is not re-read yet).
         return render()
-    key = f"fragment:{cache.get(GENERATION_KEY) or 0}:{name}"
+    # A copy rendered from the replica may lag: only replica readers share it.
+    source = "replica" if reads_from_replica() else "writer"
+    key = f"fragment:{cache.get(GENERATION_KEY) or 0}:{source}:{name}"
     entry = cache.get(key)
     if entry and entry[0] > time.time():
         return entry[1]

@@ -36,6 +36,7 @@ _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 _WRITER_UNAVAILABLE_CODES = frozenset({2002, 2003, 2005, 2006, 2013, 2055, 1927, 4031, 1290, 1836})
 
 _replica_allowed: ContextVar[bool] = ContextVar("cloudblog_replica_allowed", default=False)
+_pinned: ContextVar[bool] = ContextVar("cloudblog_pinned", default=False)
 
 
 def is_writer_unavailable(exc: BaseException | None) -> bool:
@@ -58,13 +59,23 @@ def _has_valid_pin(request) -> bool:
     return pin is not None
 
 
-def _may_read_replica(request) -> bool:
+def _may_read_replica(request, *, pinned: bool) -> bool:
     return (
         request.method in _READ_ONLY_METHODS
         and not request.path_info.startswith(_WRITER_ONLY_PATHS)
         and settings.SESSION_COOKIE_NAME not in request.COOKIES
-        and not _has_valid_pin(request)
+        and not pinned
     )
+
+
+def reads_from_replica() -> bool:
+    """May the current request read from the replica (so what it renders may lag)?"""
+    return _replica_allowed.get() and REPLICA in settings.DATABASES
+
+
+def pinned_to_writer() -> bool:
+    """Did the current visitor write within READ_YOUR_WRITES_SECONDS?"""
+    return _pinned.get()
 
 
 class ReplicaRouter:
@@ -104,11 +115,14 @@ class ReplicaRoutingMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        token = _replica_allowed.set(_may_read_replica(request))
+        pinned = _has_valid_pin(request)
+        pin_token = _pinned.set(pinned)
+        token = _replica_allowed.set(_may_read_replica(request, pinned=pinned))
         try:
             response = self.get_response(request)
         finally:
             _replica_allowed.reset(token)
+            _pinned.reset(pin_token)
         seconds = settings.READ_YOUR_WRITES_SECONDS
         # Any unsafe method may have written (a comment, a login that set the session
         # cookie): the replica may not have it yet, so read from the writer for a while.

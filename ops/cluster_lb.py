@@ -51,6 +51,11 @@ frontend www
     bind {host}:{port}
     # Resending a POST could apply it twice: only connection failures are retried for it.
     http-request disable-l7-retry if !METH_GET
+    # When every check fails at once, the instances are far more likely overloaded (a
+    # burst of logins keeps each thread hashing passwords past the 500 ms check timeout)
+    # than all dead: like an ALB, fail open and send to every instance rather than
+    # answer 503 to everyone. A dead one refuses the connection and is retried.
+    use_backend {BACKEND}-all if {{ nbsrv({BACKEND}) eq 0 }}
     default_backend {BACKEND}
 
 backend {BACKEND}
@@ -60,6 +65,11 @@ backend {BACKEND}
     http-check send meth GET uri /healthz ver HTTP/1.1 hdr Host {host}
     http-check expect status 200
     default-server check inter 500ms fastinter 200ms downinter 500ms fall 2 rise 2
+    http-response set-header X-Served-By %s
+{server_lines}
+
+backend {BACKEND}-all
+    balance roundrobin
     http-response set-header X-Served-By %s
 {server_lines}
 """

@@ -247,3 +247,29 @@ def test_the_shared_post_fragment_carries_no_edit_link_or_form_of_its_first_read
 
     assert "Shared body" in anonymous
     assert "Edit this post" not in anonymous and "Commenting as" not in anonymous
+
+
+def test_a_visitor_who_just_wrote_never_gets_a_shared_fragment(rf, settings):
+    """After a write (the signed pin cookie) the fragment is rendered, not shared: a
+    shared copy may come from a replica that has not caught up with that write."""
+    from django.http import HttpResponse
+
+    from blog.page_cache import cached_fragment
+    from config.routing import ReplicaRoutingMiddleware
+
+    settings.READ_YOUR_WRITES_SECONDS = 5
+    cached_fragment("probe", lambda: "old copy")
+    writer = ReplicaRoutingMiddleware(lambda request: HttpResponse())
+    pin = writer(rf.post("/posts/1/comments/")).cookies["cb_pin"].value
+    seen = []
+
+    def render(request):
+        seen.append(cached_fragment("probe", lambda: "fresh render"))
+        return HttpResponse()
+
+    pinned_request = rf.get("/")
+    pinned_request.COOKIES["cb_pin"] = pin
+    ReplicaRoutingMiddleware(render)(pinned_request)
+    ReplicaRoutingMiddleware(render)(rf.get("/"))
+
+    assert seen == ["fresh render", "old copy"]

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import subprocess
 import sys
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.cookiejar import CookieJar
 from pathlib import Path
@@ -92,6 +94,31 @@ class LocalCluster:
     def app_password(self) -> str:
         return json.loads((self.dir / "secrets.json").read_text())["app_password"]
 
+    def sql(self, server: str, query: str) -> list[str]:
+        """Rows of `query` (first column) on `primary` or `replica`, as root over its socket."""
+        socket = self.status()["components"][server]["socket"]
+        result = subprocess.run(
+            ["mariadb", f"--socket={socket}", "-uroot", "-N", "-B", "cloudblog", "-e", query],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        )
+        return [line.split("\t")[0] for line in result.stdout.splitlines()]
+
+    def log_in(self, username: str, password: str) -> urllib.request.OpenerDirector:
+        """A visitor logged in through the login form, as a person would."""
+        visitor = self.browser()
+        form = self.fetch(visitor, self.url("/accounts/login/"))
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.body).group(1)
+        answer = self.fetch(
+            visitor,
+            self.url("/accounts/login/"),
+            {"username": username, "password": password, "csrfmiddlewaretoken": token},
+        )
+        assert answer.status == 200 and answer.url.endswith("/accounts/profile/"), answer.url
+        return visitor
+
 
 def _free_port_block(size: int) -> int:
     # Below Linux's ephemeral range (32768+), where clients' source ports come from.
@@ -101,8 +128,10 @@ def _free_port_block(size: int) -> int:
     raise RuntimeError("no block of free ports found")
 
 
-@pytest.fixture(scope="session")
-def cluster(tmp_path_factory):
+@contextmanager
+def running_cluster(directory: Path, *, env: dict[str, str] | None = None):
+    """`ops cluster up` in `directory` on free ports (extra `--env` settings for every
+    instance), the cluster while the block runs, `down --wipe` after it."""
     base = _free_port_block(20)
     ports = {
         "lb": base,
@@ -111,7 +140,8 @@ def cluster(tmp_path_factory):
         "replica": base + 11,
         "redis": base + 12,
     }
-    local = LocalCluster(dir=tmp_path_factory.mktemp("cluster"), ports=ports)
+    local = LocalCluster(dir=directory, ports=ports)
+    settings = [arg for name, value in (env or {}).items() for arg in ("--env", f"{name}={value}")]
     try:
         started = local.ops(
             "up",
@@ -119,6 +149,7 @@ def cluster(tmp_path_factory):
             *("--port", str(ports["lb"]), "--web-port", str(ports["web"])),
             *("--primary-port", str(ports["primary"]), "--replica-port", str(ports["replica"])),
             *("--redis-port", str(ports["redis"])),
+            *settings,
             timeout=180,
         )
         if started.returncode != 0:
@@ -127,3 +158,9 @@ def cluster(tmp_path_factory):
     finally:
         stopped = local.ops("down", "--wipe", timeout=90)
         assert stopped.returncode == 0, f"{stopped.stdout}\n{stopped.stderr}"
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory):
+    with running_cluster(tmp_path_factory.mktemp("cluster")) as local:
+        yield local
