@@ -49,7 +49,7 @@ $(VENV)/.installed-run: pyproject.toml | $(VENV_PY)
 	@touch $@
 
 run: $(VENV)/.installed-run
-	@mkdir -p $(VAR_DIR)
+	@mkdir -p $(VAR_DIR)/media
 	@echo "==> Applying database migrations"
 	$(VENV_PY) manage.py migrate --noinput
 	@echo "==> Adding demo content (only into an empty site)"

@@ -14,6 +14,9 @@ Two problems with a plain django-redis cache in front of the database:
    instance reads a key written before. Each process re-reads the epoch at
    most every CACHE_EPOCH_TTL seconds, and at once after it sees Redis fail.
 
+The backend class lives in config/redis_cache.py, so that this module (which the
+page cache imports) needs no Redis client when the site runs without Redis.
+
 A failed `set` bumps nothing: the database is the truth, and a missing or older
 copy of a value that no code path relies on for revocation (auth-relevant session
 changes always go through delete, via cycle_key or flush) is only a cache miss.
@@ -28,14 +31,10 @@ import time
 from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.db.models import F
-from django_redis.cache import RedisCache
-from django_redis.exceptions import ConnectionInterrupted
-from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
 
 EPOCH_NAME = "redis"
-_FAILURES = (ConnectionInterrupted, RedisError, OSError)
 
 
 class _State:
@@ -109,7 +108,8 @@ def redis_marked_down() -> bool:
     return time.monotonic() < _state.retry_at
 
 
-def _trip(exc: Exception, operation: str) -> None:
+def trip(exc: Exception, operation: str) -> None:
+    """Redis failed: skip it for CACHE_RETRY_SECONDS and re-read the epoch."""
     with _state.lock:
         _state.retry_at = time.monotonic() + settings.CACHE_RETRY_SECONDS
         _state.epoch = None  # another instance may have bumped it meanwhile
@@ -122,58 +122,3 @@ def reset_breaker() -> None:
     with _state.lock:
         _state.retry_at = 0.0
         _state.epoch = None
-
-
-class ResilientRedisCache(RedisCache):
-    """django-redis with a breaker and epoch bumps on lost invalidations."""
-
-    def _call(self, operation: str, fallback, invalidates: bool, *args, **kwargs):
-        if redis_marked_down():
-            if invalidates:
-                bump_epoch(f"{operation} skipped while Redis was marked down")
-            return fallback
-        try:
-            return getattr(RedisCache, operation)(self, *args, **kwargs)
-        except _FAILURES as exc:
-            _trip(exc, operation)
-            if invalidates:
-                bump_epoch(f"{operation} failed: {exc}")
-            return fallback
-
-    def get(self, *args, **kwargs):
-        default = kwargs.get("default", args[1] if len(args) > 1 else None)
-        return self._call("get", default, False, *args, **kwargs)
-
-    def get_many(self, *args, **kwargs):
-        return self._call("get_many", {}, False, *args, **kwargs)
-
-    def has_key(self, *args, **kwargs):
-        return self._call("has_key", False, False, *args, **kwargs)
-
-    def set(self, *args, **kwargs):
-        return self._call("set", False, False, *args, **kwargs)
-
-    def add(self, *args, **kwargs):
-        return self._call("add", False, False, *args, **kwargs)
-
-    def set_many(self, *args, **kwargs):
-        return self._call("set_many", [], False, *args, **kwargs)
-
-    def touch(self, *args, **kwargs):
-        return self._call("touch", False, False, *args, **kwargs)
-
-    def incr(self, *args, **kwargs):
-        # A counter that cannot count fails open (rate limits pause, nothing breaks).
-        return self._call("incr", 0, False, *args, **kwargs)
-
-    def decr(self, *args, **kwargs):
-        return self._call("decr", 0, False, *args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        return self._call("delete", False, True, *args, **kwargs)
-
-    def delete_many(self, *args, **kwargs):
-        return self._call("delete_many", 0, True, *args, **kwargs)
-
-    def clear(self):
-        return self._call("clear", False, True)

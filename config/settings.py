@@ -129,7 +129,7 @@ if REDIS_URL:
     CACHES = {
         "default": {
             # django-redis with a breaker and a database-held key epoch (config/cache.py).
-            "BACKEND": "config.cache.ResilientRedisCache",
+            "BACKEND": "config.redis_cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "cloudblog"),
             "KEY_FUNCTION": "config.cache.make_key",

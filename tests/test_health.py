@@ -179,7 +179,7 @@ def test_readyz_is_degraded_when_redis_is_unreachable(client, settings, media_ro
     configured = settings.CACHES["default"]
     if "redis" not in configured["BACKEND"].lower():  # REDIS_URL unset: build what it would
         configured = {
-            "BACKEND": "config.cache.ResilientRedisCache",
+            "BACKEND": "config.redis_cache.ResilientRedisCache",
             "KEY_FUNCTION": "config.cache.make_key",
         }
     dead_redis = {

@@ -73,7 +73,7 @@ def private_redis():
     server.stop()
 
 
-def _use_redis(settings, server, backend="config.cache.ResilientRedisCache", **options):
+def _use_redis(settings, server, backend="config.redis_cache.ResilientRedisCache", **options):
     settings.CACHES = {
         "default": {
             "BACKEND": backend,
