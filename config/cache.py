@@ -51,7 +51,7 @@ _state = _State()
 
 
 def _epoch_model():
-    from blog.models import CacheEpoch  # settings import this module: stay lazy
+    from blog.models import CacheEpoch  # blog imports this module: no cycle at start-up
 
     return CacheEpoch
 
