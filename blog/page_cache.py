@@ -79,15 +79,16 @@ def cached_fragment(name: str, render: Callable[[], str]) -> str:
         return render()
     # A copy rendered from the replica may lag: only replica readers share it.
     source = "replica" if reads_from_replica() else "writer"
-    key = f"fragment:{cache.get(GENERATION_KEY) or 0}:{source}:{name}"
-    entry = cache.get(key)
-    if entry and entry[0] > time.time():
-        return entry[1]
+    key = f"fragment:{source}:{name}"
+    generation, entry = _lookup(key)
+    if entry and entry["fresh_until"] > time.time():
+        return entry["html"]
     started = timezone.now()
     html = render()
     fresh = _fresh_for(started)
     if fresh > 0:
-        cache.set(key, (time.time() + fresh, html), timeout=int(fresh) + 1)
+        entry = {"generation": generation, "fresh_until": time.time() + fresh, "html": html}
+        cache.set(key, entry, timeout=int(fresh) + 1)
     return html
 
 
@@ -112,8 +113,24 @@ def _response_cacheable(response) -> bool:
 
 
 def _key(request) -> str:
-    generation = cache.get(GENERATION_KEY) or 0
-    return f"page:{generation}:{request.scheme}:{request.get_host()}:{request.get_full_path()}"
+    return f"page:{request.scheme}:{request.get_host()}:{request.get_full_path()}"
+
+
+def _lookup(key: str) -> tuple[int, dict | None]:
+    """The current generation and the entry for `key`, in one round trip to Redis.
+
+    An entry records the generation it was rendered under; one from an older
+    generation is no entry at all, so a bump still makes every page fresh at once.
+    """
+    got = cache.get_many([GENERATION_KEY, key])
+    generation = got.get(GENERATION_KEY) or 0
+    entry = got.get(key)
+    return generation, entry if entry and entry["generation"] == generation else None
+
+
+def lock_key(key: str, generation: int, entry: dict | None) -> str:
+    """One lock per staleness episode: it never needs releasing."""
+    return f"{key}:lock:{generation}:{entry['fresh_until'] if entry else 'cold'}"
 
 
 def _fresh_for(now) -> float:
@@ -156,23 +173,23 @@ class PageCacheMiddleware:
         if not _enabled() or not _request_cacheable(request):
             return self.get_response(request)
         key = _key(request)
-        entry = cache.get(key)
+        generation, entry = _lookup(key)
         if entry and entry["fresh_until"] > time.time():
             return _from_entry(entry, "HIT")
-        lock = f"{key}:lock:{entry['fresh_until'] if entry else 'cold'}"
+        lock = lock_key(key, generation, entry)
         if cache.add(lock, 1, timeout=LOCK_SECONDS) or redis_marked_down():
-            return self._render(request, key)
+            return self._render(request, key, generation)
         if entry:
             return _from_entry(entry, "STALE")  # another request is rendering it
         deadline = time.monotonic() + WAIT_SECONDS
         while time.monotonic() < deadline:
             time.sleep(_POLL)
-            entry = cache.get(key)
+            _, entry = _lookup(key)
             if entry:
                 return _from_entry(entry, "HIT")
-        return self._render(request, key)
+        return self._render(request, key, generation)
 
-    def _render(self, request, key: str):
+    def _render(self, request, key: str, generation: int):
         started = timezone.now()
         response = self.get_response(request)
         if not _response_cacheable(response):
@@ -182,6 +199,7 @@ class PageCacheMiddleware:
         if fresh > 0:
             headers = [(k, v) for k, v in response.items() if k.lower() != "x-request-id"]
             entry = {
+                "generation": generation,
                 "status": response.status_code,
                 "headers": headers,
                 "content": response.content,

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from blog.models import Comment, Post
-from blog.page_cache import GENERATION_KEY
+from blog.page_cache import GENERATION_KEY, lock_key
 from blog.services import comment_set_status, post_save, post_trash
 from config.cache import reset_breaker
 from tests.factories import make_comment, make_post
@@ -134,7 +134,7 @@ def test_a_stale_page_is_served_while_one_request_renders_it(client, author, mon
     entry["fresh_until"] = time.time() - 1  # went stale
     cache.set(key, entry, timeout=60)
     # Another instance is re-rendering it.
-    cache.set(f"{key}:lock:{entry['fresh_until']}", 1, timeout=10)
+    cache.set(lock_key(key, entry["generation"], entry), 1, timeout=10)
 
     response, html = _get(client, "/")
 
@@ -147,7 +147,7 @@ def test_a_cold_miss_waits_briefly_for_the_render_in_progress(client, author, mo
     monkeypatch.setattr(page_cache, "WAIT_SECONDS", 0.3)
     make_post(author)
     generation = cache.get(GENERATION_KEY) or 0
-    cache.set(f"page:{generation}:http:testserver:/:lock:cold", 1, timeout=10)
+    cache.set(lock_key("page:http:testserver:/", generation, None), 1, timeout=10)
 
     started = time.monotonic()
     response = client.get("/")
