@@ -36,19 +36,6 @@ def _sql(socket: str, query: str) -> str:
     return result.stdout.strip()
 
 
-def _log_in_as_admin(cluster):
-    visitor = cluster.browser()
-    form = cluster.fetch(visitor, cluster.url("/accounts/login/"))
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.body).group(1)
-    answer = cluster.fetch(
-        visitor,
-        cluster.url("/accounts/login/"),
-        {"username": "admin", "password": cluster.admin_password, "csrfmiddlewaretoken": token},
-    )
-    assert answer.status == 200 and answer.url.endswith("/accounts/profile/"), answer.url
-    return visitor
-
-
 def _comment_form(cluster, visitor) -> tuple[str, str]:
     """The comment form's action and CSRF token on the first post that takes comments."""
     home = cluster.fetch(cluster.browser(), cluster.url("/"))
@@ -79,7 +66,7 @@ def test_every_instance_is_ready_with_writer_replica_cache_and_media(cluster):
 
 
 def test_comment_posted_through_the_balancer_reaches_the_replica(cluster):
-    visitor = _log_in_as_admin(cluster)
+    visitor = cluster.log_in("admin", cluster.admin_password)
     action, token = _comment_form(cluster, visitor)
     marker = f"smoke-{secrets.token_hex(6)}"
     answer = cluster.fetch(

@@ -188,21 +188,30 @@ def test_a_logged_in_user_rotates_over_every_instance_stays_logged_in_and_sees_t
     assert [(p.status, marker in p.body) for p in pages] == [(200, True)] * len(pages)
 
 
+def _kill_under_load(cluster, users, component: str, *, logins: int):
+    """Run the load, kill `component` once `logins` visitors are in, bring it back.
+
+    Returns the run, its report and the second of the run at which the kill came.
+    """
+    run = Load(cluster.url(), users=users, duration=LOAD_SECONDS, comment_ratio=0.05).start()
+    try:
+        # Everyone logged in and browsing (logins hash a password: a few seconds).
+        _await_logins(run, logins)
+        time.sleep(2)
+        killed_at = run.report().elapsed
+        _ops(cluster, "kill", component)
+        report = run.join()
+    finally:
+        run.stop()
+        _ops(cluster, "start", component)
+    return run, report, killed_at
+
+
 def test_killing_an_instance_under_load_logs_nobody_out_and_loses_no_acknowledged_comment(
     cluster,
 ):
     users = [User("admin", cluster.admin_password)] * LOAD_USERS
-    run = Load(cluster.url(), users=users, duration=LOAD_SECONDS, comment_ratio=0.05).start()
-    try:
-        # Everyone logged in and browsing (logins hash a password: a few seconds).
-        _await_logins(run, LOAD_USERS)
-        time.sleep(2)
-        killed_at = run.report().elapsed
-        _ops(cluster, "kill", "web2")
-        report = run.join()
-    finally:
-        run.stop()
-        _ops(cluster, "start", "web2")
+    run, report, killed_at = _kill_under_load(cluster, users, "web2", logins=LOAD_USERS)
 
     failed = _failed(report)
     after = [s for s in report.samples if s.t > killed_at + 1]
@@ -234,16 +243,7 @@ def test_killing_redis_under_load_keeps_the_site_serving_and_everyone_logged_in(
     users = [User("admin", cluster.admin_password)] * (LOAD_USERS // 2) + [User()] * (
         LOAD_USERS // 2
     )
-    run = Load(cluster.url(), users=users, duration=LOAD_SECONDS, comment_ratio=0.05).start()
-    try:
-        _await_logins(run, LOAD_USERS // 2)
-        time.sleep(2)
-        killed_at = run.report().elapsed
-        _ops(cluster, "kill", "redis")
-        report = run.join()
-    finally:
-        run.stop()
-        _ops(cluster, "start", "redis")
+    run, report, killed_at = _kill_under_load(cluster, users, "redis", logins=LOAD_USERS // 2)
 
     server_errors = [s for s in _failed(report) if s.error or s.status >= 500]
     after = [s for s in report.samples if s.t > killed_at]
