@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.sitemaps",
     "django.contrib.humanize",
+    "django_tasks",
     "blog",
 ]
 
@@ -207,6 +208,8 @@ STORAGES = {
 }
 
 TASKS_BACKEND = env_choice("TASKS_BACKEND", "immediate", ("immediate",))
+# Tasks run inline (after the enqueueing transaction commits) until a queue backend is chosen.
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 
 # --- Blog behaviour -------------------------------------------------------
 POSTS_PER_PAGE = env_int("POSTS_PER_PAGE", 10, minimum=1)

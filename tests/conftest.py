@@ -9,6 +9,7 @@ import pytest
 from django.core.cache import cache
 
 from blog import roles
+from tests.aws import MotoServer
 from tests.factories import make_user
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
@@ -34,6 +35,23 @@ def _clean_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(scope="session")
+def moto_server():
+    server = MotoServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def aws(moto_server, monkeypatch):
+    """A clean moto, with boto3 in this process (and its children) pointed at it."""
+    moto_server.reset()
+    for name, value in moto_server.environment().items():
+        monkeypatch.setenv(name, value)
+    return moto_server
 
 
 def corpus(*parts: str) -> Path:
