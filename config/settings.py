@@ -153,6 +153,11 @@ CACHE_EPOCH_TTL = env_int("CACHE_EPOCH_TTL_MS", 1000, minimum=0) / 1000
 # Full-page cache for anonymous readers (blog/page_cache.py); it needs a cache that
 # every instance shares, so it is off without Redis unless asked for.
 PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 300 if REDIS_URL else 0, minimum=0)
+# How long a shared cache in front of the instances (haproxy's cache in the local cluster,
+# a CDN in production) may serve a page-cached anonymous page without asking Django:
+# `Cache-Control: s-maxage`. Every second of it is a second a change can go unseen by
+# anonymous readers, as the page cache's own invalidation cannot reach that cache. 0: off.
+EDGE_CACHE_SECONDS = env_int("EDGE_CACHE_SECONDS", 0, minimum=0)
 
 SESSION_STORE = env_choice(
     "SESSION_STORE",

@@ -79,12 +79,18 @@ def _add_up(commands: argparse._SubParsersAction, parent: argparse.ArgumentParse
         ("--replica-port", _port, "MariaDB replica's port"),
         ("--redis-port", _port, "Redis's port"),
         ("--seed-posts", _not_negative, "demo posts to create in an empty site (0: none)"),
+        (
+            "--edge-cache",
+            _not_negative,
+            "seconds haproxy may answer an anonymous page from its own cache, as a CDN "
+            "would (EDGE_CACHE_SECONDS; 0: every request reaches an instance)",
+        ),
     ]
     fields = {"--port": "lb_port"}
     for flag, kind, text in options:
         dest = fields.get(flag, flag[2:].replace("-", "_"))
         default = getattr(DEFAULTS, dest)
-        metavar = "PORT" if "port" in flag else "N"
+        metavar = "PORT" if "port" in flag else "SECONDS" if flag == "--edge-cache" else "N"
         up.add_argument(
             flag, dest=dest, type=kind, metavar=metavar, help=f"{text} (default: {default})"
         )

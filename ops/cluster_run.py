@@ -116,6 +116,7 @@ def app_env(cluster: Cluster, secrets: dict[str, str], instance: str | None = No
         "STATIC_ROOT": str(cluster.static),
         # haproxy appends the client to X-Forwarded-For.
         "TRUSTED_PROXY_COUNT": "1",
+        "EDGE_CACHE_SECONDS": str(cluster.settings.edge_cache),
     }
     if cluster.writer == "primary":
         env["DATABASE_REPLICA_URL"] = database_url(cluster, "replica", password)
@@ -209,6 +210,7 @@ def launch(cluster: Cluster, secrets: dict[str, str], name: str) -> subprocess.P
                 port=cluster.port("haproxy"),
                 admin_socket=cluster.haproxy_socket,
                 servers={web: cluster.port(web) for web in cluster.webs},
+                edge_cache_seconds=cluster.settings.edge_cache,
             )
         )
         cluster.haproxy_socket.unlink(missing_ok=True)

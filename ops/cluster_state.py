@@ -40,6 +40,9 @@ class Settings:
     redis_port: int = 6380
     seed_posts: int = 100
     redis_persist: bool = False
+    # haproxy's cache of anonymous pages (EDGE_CACHE_SECONDS): off, so that the failure
+    # tests see every instance answer; the bench turns it on.
+    edge_cache: int = 0
     # Extra environment for every web instance and manage.py run (--env KEY=VALUE).
     extra_env: dict[str, str] = field(default_factory=dict)
 
