@@ -51,6 +51,7 @@ cache {EDGE_CACHE}
     # haproxy would store a response that sets a cookie: never share one.
     http-response cache-store {EDGE_CACHE} if edge_offered !{{ res.hdr(set-cookie) -m found }}
     http-after-response set-header X-Served-By edge if {{ res.cache_hit }}
+    http-after-response set-header X-Cache EDGE if {{ res.cache_hit }}
     http-after-response set-header X-Request-Id %[uuid] if {{ res.cache_hit }}
 """
     return section, rules

@@ -154,6 +154,7 @@ def test_haproxy_answers_repeat_anonymous_views_itself(haproxy, author):
     assert [status for status, _, _ in answers] == [200] * 4
     assert answers[0][1]["x-served-by"] == "web1"
     assert {headers["x-served-by"] for _, headers, _ in answers[1:]} == {"edge"}
+    assert {headers["x-cache"] for _, headers, _ in answers[1:]} == {"EDGE"}
     assert all("Edge cached" in body for _, _, body in answers)
 
 
