@@ -116,6 +116,8 @@ DATABASE_ROUTERS = ["config.routing.ReplicaRouter"]
 READ_YOUR_WRITES_SECONDS = env_int("READ_YOUR_WRITES_SECONDS", 5, minimum=0)
 # What the 503 page tells clients when the writer cannot be reached.
 WRITER_RETRY_AFTER = env_int("WRITER_RETRY_AFTER", 30, minimum=1)
+# After the replica could not be reached, a process reads from the writer this long.
+REPLICA_RETRY_SECONDS = env_int("REPLICA_RETRY_SECONDS", 10, minimum=1)
 # /readyz: how long each dependency check may take.
 READINESS_TIMEOUT = env_int("READINESS_TIMEOUT_MS", 1000, minimum=50) / 1000
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
