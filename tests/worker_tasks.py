@@ -39,6 +39,17 @@ def slow_record(path: str, seconds: float) -> None:
 
 
 @task
+def slow_once(path: str, seconds: float) -> None:
+    """Slow the first time (long enough to be killed in), quick when run again."""
+    if "started" in runs(path):
+        _append(path, "resumed")
+        return
+    _append(path, "started")
+    time.sleep(seconds)
+    _append(path, "finished")
+
+
+@task
 def noop() -> None:
     return None
 
