@@ -10,7 +10,6 @@ The periodic ones are named in cron.yaml and mapped in blog/worker.py.
 from __future__ import annotations
 
 import logging
-from functools import partial
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -27,17 +26,19 @@ from blog.models import Comment
 logger = logging.getLogger(__name__)
 
 
-def _enqueue(task_obj, args: tuple, kwargs: dict) -> None:
-    task_obj.enqueue(*args, **kwargs)
-
-
 def enqueue_on_commit(task_obj, *args, **kwargs) -> None:
     """Enqueue once the current transaction commits (at once outside one).
 
     robust=True: the write the user asked for has committed; a queue that is down
     must not turn it into an error page. The failure is logged with its traceback.
     """
-    transaction.on_commit(partial(_enqueue, task_obj, args, kwargs), robust=True)
+
+    def enqueue() -> None:
+        task_obj.enqueue(*args, **kwargs)
+
+    # A named function: Django logs a robust callback's failure by its __qualname__.
+    enqueue.__qualname__ = f"enqueue {task_obj.module_path}"
+    transaction.on_commit(enqueue, robust=True)
 
 
 def _moderators():
