@@ -1,5 +1,18 @@
 import django.utils.timezone
+from django.contrib.auth.management import create_permissions
 from django.db import migrations, models
+
+
+def give_administrators_the_task_runs(apps, schema_editor):
+    # Permissions are normally created after all migrations; the Administrator role
+    # ("every permission") must include viewing task runs from this release on.
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+    from blog.roles import sync_roles
+
+    sync_roles(apps)
 
 
 class Migration(migrations.Migration):
@@ -32,4 +45,5 @@ class Migration(migrations.Migration):
                 'indexes': [models.Index(fields=['state', 'started_at'], name='taskrun_state_idx')],
             },
         ),
+        migrations.RunPython(give_administrators_the_task_runs, migrations.RunPython.noop),
     ]
