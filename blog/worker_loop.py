@@ -142,16 +142,20 @@ class Consumer:
         interval = max(self.visibility / 3, 0.5)
         while not done.wait(interval):
             with self._lock:
-                running = [item.message for item in self._inflight.values()]
-            for message in running:
+                running = [item for item in self._inflight.values() if not item.future.done()]
+            for item in running:
                 try:
                     sqs_client().change_message_visibility(
                         QueueUrl=self.queue_url,
-                        ReceiptHandle=message["ReceiptHandle"],
+                        ReceiptHandle=item.message["ReceiptHandle"],
                         VisibilityTimeout=self.visibility,
                     )
                 except (ClientError, BotoCoreError):
-                    logger.warning("could not extend visibility of %s", message["MessageId"])
+                    # The job may have finished (and its message gone) meanwhile.
+                    if not item.future.done():
+                        logger.warning(
+                            "could not extend visibility of %s", item.message["MessageId"]
+                        )
 
     # --- the loop ------------------------------------------------------------
 
