@@ -495,5 +495,6 @@ class CommentAdmin(admin.ModelAdmin):
             obj.status = status
 
 
-# Users and roles live in their own module; importing it registers them.
-from blog import admin_users  # noqa: E402, F401
+# Users and roles, and task runs (blog/admin_tasks.py), live in their own modules;
+# importing them registers them.
+from blog import admin_tasks, admin_users  # noqa: E402, F401

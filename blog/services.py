@@ -25,6 +25,7 @@ from blog import roles
 from blog.models import Comment, Post, Revision
 from blog.page_cache import pages_changed
 from blog.rendering import count_links, render_comment, render_post_body
+from blog.tasks import enqueue_on_commit, notify_comment
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ CONTENT_FIELDS = ("title", "body", "body_format", "excerpt")
 RESERVED_SLUGS = {
     "accounts", "admin", "author", "category", "comments", "feed", "healthz", "media",
     "page", "preview", "readyz", "robots.txt", "search", "sitemap.xml", "static", "tag",
+    "worker",
 }  # fmt: skip
 
 
@@ -399,6 +401,8 @@ def comment_submit(
     if comment.status == Comment.Status.APPROVED:
         post_recount_comments(post_ids=[post.pk])
         pages_changed()
+    # Mail to the post's author (published) or the moderators (held), off the request.
+    enqueue_on_commit(notify_comment, comment.pk)
     return comment
 
 

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "django.contrib.sitemaps",
     "django.contrib.humanize",
     "django_tasks",
+    "django_tasks_db",
     "blog",
 ]
 
@@ -214,9 +215,39 @@ STORAGES = {
     },
 }
 
-TASKS_BACKEND = env_choice("TASKS_BACKEND", "immediate", ("immediate",))
-# Tasks run inline (after the enqueueing transaction commits) until a queue backend is chosen.
-TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+# --- Tasks and the worker tier (blog/task_backends.py, blog/worker.py) -------
+# immediate: inline, after the enqueueing transaction commits; database: a queue in the
+# database for one-instance deployments (django-tasks-db's db_worker runs it); sqs: one
+# SQS message per task, run by the Beanstalk daemon posting to /worker/ or by run_worker.
+TASKS_BACKEND = env_choice("TASKS_BACKEND", "immediate", ("immediate", "database", "sqs"))
+WORKER_QUEUE_URL = env_str("WORKER_QUEUE_URL")
+if TASKS_BACKEND == "sqs" and not WORKER_QUEUE_URL:
+    raise ImproperlyConfigured("TASKS_BACKEND=sqs needs WORKER_QUEUE_URL (the SQS queue's URL)")
+TASKS = {
+    "default": {
+        "BACKEND": {
+            "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+            "database": "django_tasks_db.DatabaseBackend",
+            "sqs": "blog.task_backends.SQSBackend",
+        }[TASKS_BACKEND],
+        "OPTIONS": {"queue_url": WORKER_QUEUE_URL} if TASKS_BACKEND == "sqs" else {},
+    }
+}
+# /worker/ also wants this value in an X-Worker-Secret header (nginx adds it for the
+# local daemon); unset, the loopback check alone guards the endpoint.
+WORKER_SHARED_SECRET = env_secret("WORKER_SHARED_SECRET")
+# Seconds a job may run. Keep the chain: sqsd InactivityTimeout > nginx proxy_read_timeout
+# > GUNICORN_TIMEOUT > this (README, "The worker tier").
+WORKER_TASK_TIME_LIMIT = env_int("WORKER_TASK_TIME_LIMIT", 240, minimum=1)
+# run_worker: jobs at once, long-poll wait, and how soon a failed job is offered again
+# (sqsd's ErrorVisibilityTimeout is 2 s).
+WORKER_CONCURRENCY = env_int("WORKER_CONCURRENCY", 2, minimum=1)
+WORKER_POLL_SECONDS = env_int("WORKER_POLL_SECONDS", 20, minimum=0)
+WORKER_RETRY_DELAY = env_int("WORKER_RETRY_DELAY", 2, minimum=0)
+# A worker instance's /readyz fails when the queue cannot be reached.
+WORKER_INSTANCE = env_bool("WORKER_INSTANCE", False)
+AWS_REGION = env_str("AWS_REGION") or env_str("AWS_DEFAULT_REGION")
+AWS_ENDPOINT_URL = env_str("AWS_ENDPOINT_URL")
 
 # --- Blog behaviour -------------------------------------------------------
 POSTS_PER_PAGE = env_int("POSTS_PER_PAGE", 10, minimum=1)
@@ -237,7 +268,9 @@ SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 # The ALB health check speaks plain HTTP to the instance: never redirect it.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+# Nor the Beanstalk daemon, which posts plain HTTP to localhost: a redirect is not a 200,
+# so every job would be retried until it reached the dead-letter queue.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^worker/$"]
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
