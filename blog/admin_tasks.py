@@ -8,7 +8,8 @@ from django.contrib import admin
 from django.utils import timezone
 from django.utils.text import Truncator
 
-from blog.models import TaskRun
+from blog.models import OutboxMessage, TaskRun
+from blog.outbox import outbox_backlog
 
 
 class _RecentFilter(admin.SimpleListFilter):
@@ -51,6 +52,16 @@ class TaskRunAdmin(admin.ModelAdmin):
     @admin.display(description="error")
     def short_error(self, run: TaskRun) -> str:
         return Truncator(run.error.strip().splitlines()[-1] if run.error else "").chars(80)
+
+    def changelist_view(self, request, extra_context=None):
+        # The outbox backlog: jobs committed but not yet in SQS (blog/outbox.py).
+        backlog = outbox_backlog()
+        last_failure = (
+            OutboxMessage.objects.filter(attempts__gt=0).order_by("-id").only("last_error").first()
+        )
+        backlog["failed_sends"] = OutboxMessage.objects.filter(attempts__gt=0).count()
+        backlog["last_error"] = last_failure.last_error if last_failure else ""
+        return super().changelist_view(request, {**(extra_context or {}), "outbox": backlog})
 
     # The record is the worker's: nobody edits history.
     def has_add_permission(self, request):

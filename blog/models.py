@@ -385,7 +385,10 @@ class TaskRun(models.Model):
         REJECTED = "rejected", "Rejected"
 
     message_id = models.CharField(max_length=128, unique=True)
-    task_id = models.CharField(max_length=64, blank=True)
+    # The enqueuer's task id, the second idempotency key: the outbox may send one task
+    # twice (two messages, two message ids). NULL, not "", for periodic jobs, which have
+    # none, so that the unique index ignores them.
+    task_id = models.CharField(max_length=64, null=True, blank=True, unique=True)
     task_path = models.CharField(max_length=255, blank=True)
     periodic_name = models.CharField(max_length=100, blank=True)
     source = models.CharField(max_length=20, help_text="endpoint (sqsd) or run_worker")
@@ -407,3 +410,34 @@ class TaskRun(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("admin:blog_taskrun_change", args=[self.pk])
+
+
+class OutboxMessage(models.Model):
+    """A task message written in the enqueueing transaction, deleted once SQS has it.
+
+    The transactional outbox (blog/outbox.py): the row commits or rolls back with the
+    write that wanted the job, so a job exists iff that write does. A process's sender
+    thread sends it after commit; the sweeper (`flush_outbox`, run_worker, cron) resends
+    what nobody sent. Holds exactly what the SQS backend would send.
+    """
+
+    task_id = models.CharField(max_length=64, unique=True)
+    task_path = models.CharField(max_length=255)
+    queue_url = models.CharField(max_length=1024)
+    body = models.TextField()
+    attributes = models.JSONField(default=dict, help_text="SQS MessageAttributes")
+    group_id = models.CharField(max_length=128, blank=True, help_text="FIFO MessageGroupId")
+    deduplication_id = models.CharField(max_length=128, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    attempts = models.PositiveIntegerField(default=0, help_text="failed sends so far")
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        get_latest_by = "created_at"
+
+    def __str__(self) -> str:
+        return f"{self.task_path} {self.task_id}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("admin:blog_taskrun_changelist")

@@ -12,6 +12,10 @@ and a `task` message attribute (the task's import path) so the daemon hands it t
 us as `X-Aws-Sqsd-Attr-task` and a console user can see what a message is without
 decoding it. FIFO queues (URL ending in `.fifo`) get the task path as message
 group and the task id as deduplication id: a retried enqueue is sent once.
+
+With the outbox (OPTIONS["outbox"], WORKER_OUTBOX, on by default) enqueue does not
+call SQS: it writes that same message into an outbox row in the caller's transaction,
+and a background sender sends it after commit (blog/outbox.py).
 """
 
 from __future__ import annotations
@@ -115,6 +119,12 @@ class SQSBackend(BaseTaskBackend):
             from django.core.exceptions import ImproperlyConfigured
 
             raise ImproperlyConfigured("TASKS_BACKEND=sqs needs WORKER_QUEUE_URL")
+        self.outbox = bool(self.options.get("outbox", False))
+
+    @property
+    def transactional(self) -> bool:
+        """True when enqueue writes in the caller's transaction (enqueue_on_commit)."""
+        return self.outbox
 
     def enqueue(self, task, args, kwargs) -> TaskResult:
         self.validate_task(task)
@@ -151,6 +161,20 @@ class SQSBackend(BaseTaskBackend):
         if is_fifo(self.queue_url):
             request["MessageGroupId"] = task.module_path
             request["MessageDeduplicationId"] = result.id
+        if self.outbox:
+            from blog.outbox import outbox_write
+
+            outbox_write(
+                task_id=result.id,
+                task_path=task.module_path,
+                queue_url=self.queue_url,
+                body=body,
+                attributes=request["MessageAttributes"],
+                group_id=request.get("MessageGroupId", ""),
+                deduplication_id=request.get("MessageDeduplicationId", ""),
+            )
+            task_enqueued.send(type(self), task_result=result)
+            return result
         try:
             sqs_client().send_message(**request)
         except (ClientError, BotoCoreError) as exc:

@@ -31,7 +31,13 @@ def enqueue_on_commit(task_obj, *args, **kwargs) -> None:
 
     robust=True: the write the user asked for has committed; a queue that is down
     must not turn it into an error page. The failure is logged with its traceback.
+
+    A transactional backend (SQS with the outbox) enqueues at once instead: its row
+    joins the caller's transaction, so the job commits or rolls back with the write.
     """
+    if getattr(task_obj.get_backend(), "transactional", False):
+        task_obj.enqueue(*args, **kwargs)
+        return
 
     def enqueue() -> None:
         task_obj.enqueue(*args, **kwargs)
@@ -127,3 +133,12 @@ def clear_sessions() -> int:
     deleted, _ = Session.objects.filter(expire_date__lt=timezone.now()).delete()
     logger.info("clear-sessions: deleted %d expired sessions", deleted)
     return deleted
+
+
+@task
+def flush_outbox() -> dict[str, int]:
+    """Send outbox rows nobody sent (blog/outbox.py); twice sends nothing more."""
+    from blog.outbox import outbox_flush
+
+    result = outbox_flush()
+    return {"sent": result.sent, "failed": result.failed, "waiting": result.waiting}

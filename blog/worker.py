@@ -12,9 +12,12 @@ Both doors share `run_job`, so a message means the same thing whoever delivers i
 - **busy** → another worker holds this message id right now (its visibility ran out
   while it was still running): not acknowledged, and the job is not started twice.
 
-The claim is a row in `blog_taskrun` keyed by message id (unique), taken under a row
-lock. A RUNNING row older than WORKER_TASK_TIME_LIMIT belongs to a worker that died
-(killed, instance gone): the next delivery takes it over.
+The claim is a row in `blog_taskrun` keyed by message id and by task id (both unique),
+taken under a row lock. The task id matters with the outbox (blog/outbox.py): a row
+resent after its first send was lost track of becomes a second message, with another
+message id but the same task id, and must not run the task again. A RUNNING row older
+than WORKER_TASK_TIME_LIMIT belongs to a worker that died (killed, instance gone): the
+next delivery takes it over.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -50,6 +53,7 @@ PERIODIC_TASKS = {
     "empty-trash": "blog.tasks.empty_trash",
     "clear-sessions": "blog.tasks.clear_sessions",
     "retry-renditions": "blog.media_tasks.retry_failed_renditions",
+    "flush-outbox": "blog.tasks.flush_outbox",
 }
 SECRET_HEADER = "X-Worker-Secret"  # noqa: S105 (a header name, not a secret)
 _ERROR_MAX = 8000
@@ -126,11 +130,19 @@ def _parse(job: Job) -> _Parsed:
     )
 
 
+def _locked_run(message_id: str, task_id: str | None) -> TaskRun | None:
+    # Two lookups, each on its unique index: an OR would scan (and lock) more rows.
+    run = TaskRun.objects.select_for_update().filter(message_id=message_id).first()
+    if run is None and task_id:
+        run = TaskRun.objects.select_for_update().filter(task_id=task_id).first()
+    return run
+
+
 def _claim(job: Job, parsed: _Parsed | None, rejection: str) -> tuple[TaskRun, Outcome | None]:
-    """Take the message id for this delivery; an Outcome means: do not run it."""
+    """Take the message id (and task id) for this delivery; an Outcome means: do not run it."""
     now = timezone.now()
     fields = {
-        "task_id": parsed.task_id if parsed else "",
+        "task_id": (parsed.task_id if parsed else "") or None,
         "task_path": (parsed.path if parsed else "")[:255],
         "periodic_name": job.periodic_name[:100],
         "source": job.source,
@@ -138,10 +150,24 @@ def _claim(job: Job, parsed: _Parsed | None, rejection: str) -> tuple[TaskRun, O
     }
     state = TaskRun.State.REJECTED if rejection else TaskRun.State.RUNNING
     with transaction.atomic():
-        run, created = TaskRun.objects.select_for_update().get_or_create(
-            message_id=job.message_id,
-            defaults={**fields, "state": state, "attempts": job.receive_count, "started_at": now},
-        )
+        run, created = _locked_run(job.message_id, fields["task_id"]), False
+        if run is None:
+            try:
+                with transaction.atomic():
+                    run = TaskRun.objects.create(
+                        message_id=job.message_id,
+                        **fields,
+                        state=state,
+                        attempts=job.receive_count,
+                        started_at=now,
+                    )
+                created = True
+            except IntegrityError:
+                # Another delivery of this message, or another message of this task,
+                # inserted first; its row is committed now, so lock and judge it.
+                run = _locked_run(job.message_id, fields["task_id"])
+                if run is None:
+                    raise
         if not created:
             if run.state in (TaskRun.State.SUCCEEDED, TaskRun.State.REJECTED):
                 return run, Outcome.DUPLICATE

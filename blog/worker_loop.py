@@ -13,22 +13,29 @@ counts the receive and dead-letters it after the queue's maxReceiveCount.
   message received after the stop was asked for goes straight back (visibility 0).
   If the process is killed instead, its messages come back when their visibility
   ends and the next worker takes over (blog/worker.py: the lease).
+- The outbox: before receiving, at most every OUTBOX_FLUSH_EVERY seconds, it sends
+  outbox rows that nobody sent (blog/outbox.py), so a worker fleet alone keeps jobs
+  whose web process died from being lost.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.db import close_old_connections, connections
 
+from blog.outbox import outbox_flush
 from blog.task_backends import sqs_client
 from blog.worker import Job, Outcome, run_job
 
 logger = logging.getLogger(__name__)
+
+OUTBOX_FLUSH_EVERY = 10  # seconds; a long poll can make the gap up to 20 s longer
 
 
 class QueueError(Exception):
@@ -70,6 +77,7 @@ class Consumer:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._inflight: dict[str, _InFlight] = {}
+        self._next_flush = 0.0
         self.visibility = self._queue_visibility()
 
     def _queue_visibility(self) -> int:
@@ -178,6 +186,18 @@ class Consumer:
             self._stop.wait(5)
             return []
 
+    def _flush_outbox(self) -> None:
+        if time.monotonic() < self._next_flush:
+            return
+        self._next_flush = time.monotonic() + OUTBOX_FLUSH_EVERY
+        try:
+            outbox_flush()
+        except Exception:
+            # The database is away, say: the jobs already queued can still run.
+            logger.exception("run_worker: flushing the outbox failed")
+        finally:
+            close_old_connections()
+
     def _reap(self) -> None:
         with self._lock:
             finished = [key for key, item in self._inflight.items() if item.future.done()]
@@ -201,6 +221,7 @@ class Consumer:
         pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="job")
         try:
             while not self.stopping:
+                self._flush_outbox()
                 self._reap()
                 with self._lock:
                     free = self.concurrency - len(self._inflight)

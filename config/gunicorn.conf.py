@@ -19,6 +19,7 @@ service user can write to (e.g. under /run) or switch it off.
 
 import json
 import os
+import sys
 from datetime import UTC, datetime
 
 from gunicorn.glogging import Logger
@@ -119,3 +120,12 @@ forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1"
 accesslog = "-"
 errorlog = "-"
 logger_class = JsonAccessLogger
+
+
+def worker_exit(server, worker):
+    # The outbox sender (blog/outbox.py) may still hold rows committed by this worker's
+    # requests: give it WORKER_OUTBOX_DRAIN_SECONDS to send them. What it cannot send,
+    # the sweeper sends later. Only if the app loaded it: never import Django here.
+    outbox = sys.modules.get("blog.outbox")
+    if outbox is not None:
+        outbox.drain()

@@ -220,6 +220,12 @@ STORAGES = {
 # database for one-instance deployments (django-tasks-db's db_worker runs it); sqs: one
 # SQS message per task, run by the Beanstalk daemon posting to /worker/ or by run_worker.
 TASKS_BACKEND = env_choice("TASKS_BACKEND", "immediate", ("immediate", "database", "sqs"))
+# sqs: enqueue writes an outbox row in the request's transaction and a background thread
+# sends it (blog/outbox.py); rows unsent after RESEND_AFTER seconds are resent by the
+# sweeper; on exit a process gives its sender DRAIN_SECONDS. false: SendMessage inline.
+WORKER_OUTBOX = env_bool("WORKER_OUTBOX", True)
+WORKER_OUTBOX_RESEND_AFTER = env_int("WORKER_OUTBOX_RESEND_AFTER", 30, minimum=0)
+WORKER_OUTBOX_DRAIN_SECONDS = env_int("WORKER_OUTBOX_DRAIN_SECONDS", 5, minimum=0)
 WORKER_QUEUE_URL = env_str("WORKER_QUEUE_URL")
 if TASKS_BACKEND == "sqs" and not WORKER_QUEUE_URL:
     raise ImproperlyConfigured("TASKS_BACKEND=sqs needs WORKER_QUEUE_URL (the SQS queue's URL)")
@@ -230,7 +236,11 @@ TASKS = {
             "database": "django_tasks_db.DatabaseBackend",
             "sqs": "blog.task_backends.SQSBackend",
         }[TASKS_BACKEND],
-        "OPTIONS": {"queue_url": WORKER_QUEUE_URL} if TASKS_BACKEND == "sqs" else {},
+        "OPTIONS": (
+            {"queue_url": WORKER_QUEUE_URL, "outbox": WORKER_OUTBOX}
+            if TASKS_BACKEND == "sqs"
+            else {}
+        ),
     }
 }
 # /worker/ also wants this value in an X-Worker-Secret header (nginx adds it for the
