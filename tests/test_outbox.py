@@ -326,3 +326,30 @@ def test_an_administrator_sees_the_outbox_backlog(
     assert "Outbox: 2 unsent messages" in page
     assert "oldest 95 s old" in page
     assert "1 failed send" in page and "NoSuchQueue" in page
+
+
+def test_a_process_that_exits_drains_its_sender_first(queues, tmp_path):
+    # 50 jobs are five batches for the sender: a process that left at once would take
+    # most of them with it (to the sweeper); atexit gives the sender time to send them.
+    script = (
+        "from tests import worker_tasks\nfor n in range(50):\n    worker_tasks.noop.enqueue()\n"
+    )
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "TASKS_BACKEND": "sqs",
+        "WORKER_QUEUE_URL": queues.url,
+    }
+    env.pop("REDIS_URL", None)
+    process = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", script],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert process.returncode == 0, process.stderr
+    assert OutboxMessage.objects.count() == 0
+    assert queues.counts() == (50, 0)
