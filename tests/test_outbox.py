@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from datetime import timedelta
 from io import StringIO
 from pathlib import Path
@@ -356,3 +359,61 @@ def test_a_process_that_exits_drains_its_sender_first(queues, tmp_path):
     assert process.returncode == 0, process.stderr
     assert OutboxMessage.objects.count() == 0
     assert queues.counts() == (50, 0)
+
+
+def test_a_gunicorn_worker_sends_its_comment_s_job_and_drains_on_sigterm(queues, author, tmp_path):
+    from tests.test_gunicorn import GUNICORN, _free_port, _wait_for_port
+
+    post = make_post(author, title="Served by gunicorn")
+    port = _free_port()
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("GUNICORN_", "DATABASE_", "REDIS_", "DJANGO_", "MEDIA_"))
+    }
+    env.update(
+        CLOUDBLOG_VAR_DIR=str(tmp_path),
+        DATABASE_URL=_database_url(),
+        DJANGO_DEBUG="true",
+        TASKS_BACKEND="sqs",
+        WORKER_QUEUE_URL=queues.url,
+        GUNICORN_BIND=f"127.0.0.1:{port}",
+        GUNICORN_WORKERS="2",  # forked after the app is imported: each starts its own sender
+        GUNICORN_GRACEFUL_TIMEOUT="10",
+    )
+    (tmp_path / "media").mkdir()
+    log = tmp_path / "gunicorn.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [str(GUNICORN), "-c", "config/gunicorn.conf.py"],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_for_port(port, proc, log)
+        url = f"http://127.0.0.1:{port}" + reverse("blog:comment-post", args=[post.pk])
+        data = b"name=Jane+Reader&email=jane%40example.org&body=Nice+post%21"
+        request = urllib.request.Request(url, data=data, method="POST")
+        opener = urllib.request.build_opener(_NoRedirect)
+        with pytest.raises(urllib.error.HTTPError) as answer:
+            opener.open(request, timeout=10)
+        proc.send_signal(signal.SIGTERM)
+        returncode = proc.wait(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+    assert answer.value.code == 302, log.read_text()
+    assert returncode == 0, log.read_text()
+    assert Comment.objects.filter(post=post).count() == 1
+    assert OutboxMessage.objects.count() == 0
+    assert queues.counts() == (1, 0)
+    assert json.loads(queues.receive()["Body"])["task"] == "blog.tasks.notify_comment"
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
