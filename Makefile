@@ -104,8 +104,8 @@ ami: | $(VENV_PY)
 ami-check: | $(VENV_PY)
 	packer fmt -check -diff ami/
 	packer validate -syntax-only ami/golden.pkr.hcl
-	shellcheck --severity=style ami/provision/*.sh
-	$(VENV)/bin/pytest -q -p no:cacheprovider tests/test_ami.py
+	shellcheck --severity=style ami/provision/*.sh userdata/*.sh
+	$(VENV)/bin/pytest -q -p no:cacheprovider tests/test_ami.py tests/test_userdata.py
 
 # The provisioning scripts really run in a debootstrapped Debian chroot (as root, ~5 min).
 ami-slow: | $(VENV_PY)

@@ -10,7 +10,7 @@ import signal
 import sys
 from pathlib import Path
 
-from ops import cluster
+from ops import cluster, userdata
 from ops.cluster_db import DatabaseError
 from ops.cluster_lb import HaproxyError
 from ops.cluster_run import ClusterError, kill_children
@@ -115,6 +115,7 @@ def _parser() -> argparse.ArgumentParser:
             "Redis and a shared media folder."
         ),
     )
+    userdata.add_parser(areas)
     commands = area.add_subparsers(dest="command", required=True, metavar="COMMAND")
     parent = _dir_option()
     _add_up(commands, parent)
@@ -186,6 +187,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.area == "userdata":
+        return userdata.run(args)
     directory = args.dir.resolve()
     if args.command == "up":
         explicit = {
