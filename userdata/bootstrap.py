@@ -330,6 +330,7 @@ def migrate(boot: Boot) -> None:
     output = boot.redact((result.stdout + result.stderr).strip())
     if result.returncode != 0:
         last = output.splitlines()[-1] if output else f"exit {result.returncode}"
+        last = last.removeprefix("CommandError: ")
         raise BootstrapError(f"migrations failed: {last}")
     for line in output.splitlines():
         logger.info("migrate_once: %s", line)
