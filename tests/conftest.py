@@ -103,3 +103,13 @@ def pytest_report_header(config):
         f"DATABASE_URL={os.environ.get('DATABASE_URL', '(default sqlite)')}",
         f"REDIS_URL={os.environ.get('REDIS_URL', '(unset: locmem cache)')}",
     ]
+
+
+def pytest_collection_modifyitems(config, items):
+    """Slow tiers (`-m slow`, e.g. the debootstrap chroot) run when asked for, and in CI."""
+    if "slow" in (config.option.markexpr or "") or os.environ.get("CI") == "true":
+        return
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if not item.get_closest_marker("slow")]
