@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "django.contrib.sitemaps",
     "django.contrib.humanize",
     "django_tasks",
+    "media_store",
     "blog",
 ]
 
@@ -188,16 +189,31 @@ TIME_ZONE = env_str("DJANGO_TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 
-# --- Media ---
+# --- Media (media_store/; README "Media stores") ---
 MEDIA_BACKEND = env_choice("MEDIA_BACKEND", "local", ("local", "efs", "ebs", "s3"))
-if MEDIA_BACKEND != "local":
-    raise ImproperlyConfigured(
-        f"MEDIA_BACKEND={MEDIA_BACKEND} is not available in this release yet; use local"
-    )
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+# With s3, an absolute URL (a CDN in front of the private bucket) becomes the custom domain.
 MEDIA_URL = env_str("MEDIA_URL", "/media/")
+MEDIA_S3_BUCKET = env_str("MEDIA_S3_BUCKET")
+if MEDIA_BACKEND == "s3" and not MEDIA_S3_BUCKET:
+    raise ImproperlyConfigured("MEDIA_BACKEND=s3 needs MEDIA_S3_BUCKET (the private media bucket)")
+# efs refuses a MEDIA_ROOT that is not an NFS mount (media_store/checks.py) unless told
+# that one machine stands in for EFS, as in the local cluster.
+MEDIA_EFS_ALLOW_LOCAL = env_bool("MEDIA_EFS_ALLOW_LOCAL", False)
+# "ha": several web instances; the ebs store (one instance's disk) is then refused.
+DEPLOYMENT_MODE = env_choice("DEPLOYMENT_MODE", "single", ("single", "ha"))
+MEDIA_MAX_BYTES = env_int("MEDIA_MAX_BYTES", 20_000_000, minimum=1)
+MEDIA_MAX_PIXELS = env_int("MEDIA_MAX_PIXELS", 50_000_000, minimum=1)
+MEDIA_MAX_FRAMES = env_int("MEDIA_MAX_FRAMES", 100, minimum=1)
+MEDIA_MAX_SECONDS = env_int("MEDIA_MAX_SECONDS", 10, minimum=1)
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {
+        "BACKEND": (
+            "media_store.stores.S3MediaStorage"
+            if MEDIA_BACKEND == "s3"
+            else "media_store.stores.AtomicFileSystemStorage"
+        )
+    },
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
