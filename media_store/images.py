@@ -40,6 +40,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import re
 import time
 import warnings
 from collections.abc import Iterator
@@ -78,6 +79,15 @@ _SAVE_OPTIONS = {
     "WEBP": {"quality": 80, "method": 4},
     "AVIF": {"quality": 70, "speed": 8},
 }
+# Lossless formats can reproduce pixel-borne payloads byte for byte: other settings.
+_RETRY_OPTIONS = {
+    "PNG": ({"compress_level": 9}, {"compress_level": 1}, {"optimize": True}),
+}
+# What must never be served: PHP openers, HTML that browsers sniff, script URLs.
+_CODE = re.compile(
+    rb"<\?(?:php|=)|<script|<svg|<html|<iframe|<body|javascript:|\$_(?:GET|POST|REQUEST|COOKIE)",
+    re.IGNORECASE,
+)
 # EXIF orientation -> the transpose that undoes it (EXIF 2.32, tag 0x0112).
 _ORIENTATION = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
@@ -165,7 +175,9 @@ def _human_list(names: tuple[str, ...]) -> str:
 def _orientation(im: Image.Image) -> int:
     # getexif() also reads tiff:Orientation from XMP when there is no EXIF.
     try:
-        value = im.getexif().get(_EXIF_ORIENTATION, 1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "Corrupt EXIF data"
+            value = im.getexif().get(_EXIF_ORIENTATION, 1)
     except Exception:  # a damaged EXIF block is ignored, not fatal: it is dropped anyway
         logger.info("unreadable EXIF ignored", exc_info=True)
         return 1
@@ -356,19 +368,38 @@ def _crop(im: Image.Image, box_w: int, box_h: int) -> Image.Image | None:
     return out
 
 
-def _encode(im: Image.Image, fmt: str, frames: list[Image.Image] | None = None, **anim) -> bytes:
-    """Encode pixels only: no exif, icc_profile, comment or text chunk is passed."""
-    if fmt == "JPEG" and im.mode != "RGB":
-        im = im.convert("RGB")
-    im.info = {}
+def _encode_once(im, fmt, frames, options, anim) -> bytes:
     buffer = io.BytesIO()
-    options = dict(_SAVE_OPTIONS[fmt])
+    options = dict(options)
     if frames:
         for frame in frames:
             frame.info = {}
         options.update(save_all=True, append_images=frames, **anim)
     im.save(buffer, format=fmt, **options)
     return buffer.getvalue()
+
+
+def _encode(im: Image.Image, fmt: str, frames: list[Image.Image] | None = None, **anim) -> bytes:
+    """Encode pixels only: no exif, icc_profile, comment or text chunk is passed.
+
+    Pixels themselves can carry a payload: a PNG whose filtered, deflated rows spell
+    `<?=$_GET[0]...?>` comes out of a lossless re-encode at the same size unchanged.
+    Every output is scanned; a hit is re-encoded with other settings, and refused
+    when code still shows.
+    """
+    if fmt == "JPEG" and im.mode != "RGB":
+        im = im.convert("RGB")
+    im.info = {}
+    for options in (_SAVE_OPTIONS[fmt], *_RETRY_OPTIONS.get(fmt, ())):
+        data = _encode_once(im, fmt, frames, options, anim)
+        found = _CODE.search(data)
+        if found is None:
+            return data
+        logger.info("re-encoding: %s output contains %r", fmt, found.group(0))
+    raise ImageRejected(
+        "The image's pixels hide text that looks like program code (a polyglot file); "
+        "it is refused."
+    )
 
 
 def _frames(im: Image.Image, size: tuple[int, int], orientation: int, deadline: _Deadline):
