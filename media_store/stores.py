@@ -34,6 +34,19 @@ BACKENDS = ("local", "efs", "ebs", "s3")
 # Objects up to this size go up in one conditional PutObject (S3 allows 5 GB);
 # media uploads are capped far below it by MEDIA_MAX_BYTES.
 _SINGLE_PUT_MAX = 512 * 1024 * 1024
+# Random suffixes make a second collision near impossible; this only bounds a bug.
+_ATTEMPTS = 20
+
+
+def _another_name(storage: Storage, name: str) -> str:
+    """`2026/11/a.jpg` -> `2026/11/a_x7Gk2Qp.jpg`, without asking whether it exists.
+
+    The atomic create is the existence test; asking first (get_available_name) could
+    loop for ever when a cached or lagging answer says "free" and the create says "taken".
+    """
+    directory, file_name = os.path.split(name)
+    root, ext = os.path.splitext(file_name)
+    return os.path.join(directory, storage.get_alternative_name(root, ext)).replace("\\", "/")
 
 
 def _umask() -> int:
@@ -92,14 +105,16 @@ class AtomicFileSystemStorage(FileSystemStorage):
                 os.fsync(temp.fileno())
             mode = self.file_permissions_mode
             os.chmod(temp_path, mode if mode is not None else 0o666 & ~_umask())
-            while True:
+            for _attempt in range(_ATTEMPTS):
                 try:
                     os.link(temp_path, full_path)
                 except FileExistsError:
-                    name = self.get_available_name(name)
+                    name = _another_name(self, name)
                     full_path = self.path(name)
                 else:
                     break
+            else:
+                raise FileExistsError(f"no free name found near {name}")
             _fsync_dir(os.path.dirname(full_path))
         finally:
             with suppress(FileNotFoundError):
@@ -139,6 +154,8 @@ class S3MediaStorage(S3Storage):
             default_acl=None,
             querystring_auth=True,
             file_overwrite=False,
+            # boto3 would presign with SigV2 at some endpoints; regions since 2014 need v4.
+            signature_version="s3v4",
             custom_domain=domain,
             url_protocol=protocol,
             # Read when the storage is built, so tests (moto) and user-data agree.
@@ -154,11 +171,12 @@ class S3MediaStorage(S3Storage):
         if size is not None and size > _SINGLE_PUT_MAX:
             # Multipart uploads cannot be conditional; fall back to check-then-write.
             return super()._save(self.get_available_name(name), content)
-        while True:
+        for _attempt in range(_ATTEMPTS):
             try:
                 return self._put_if_absent(name, content)
             except _NameTaken:
-                name = self.get_available_name(name)
+                name = _another_name(self, name)
+        raise FileExistsError(f"no free name found near {name}")
 
     def _put_if_absent(self, name: str, content) -> str:
         cleaned = clean_name(name)
