@@ -465,14 +465,42 @@ def _renditions(data: bytes, limits: Limits) -> Iterator[Rendition]:
             deadline.check()
 
     yield from both("full", full, rest, **anim)
-    for name, max_w, max_h, crop in SIZES:
+    sized = _sizes(full, display, deadline)
+    for name, *_ in SIZES:
+        if name in sized:
+            yield from both(name, sized[name])
+
+
+def _source(made: list[Image.Image], width: int, height: int) -> Image.Image:
+    """The smallest image already made that is at least twice the target both ways.
+
+    Scaling 2048 from 2560, 1024 from 2048, 300 from 768... instead of everything
+    from the full image roughly halves the resize time, and a 2x margin keeps
+    Lanczos's quality.
+    """
+    fitting = [im for im in made if im.width >= 2 * width and im.height >= 2 * height]
+    return min(fitting, key=lambda im: im.width * im.height) if fitting else made[0]
+
+
+def _sizes(full: Image.Image, display: tuple[int, int], deadline: _Deadline) -> dict:
+    """WordPress's intermediate sizes smaller than the original, by name."""
+    made: list[Image.Image] = [full]
+    sized: dict[str, Image.Image] = {}
+    # Largest first, so that each can come from a larger one; the crop last.
+    for name, max_w, max_h, crop in sorted(SIZES, key=lambda size: (size[3], -size[1])):
+        if not _fit(display, max_w, max_h):
+            continue
         if crop:
-            pixels = _crop(full, max_w, max_h) if _fit(display, max_w, max_h) else None
+            box_w, box_h = min(max_w, full.width), min(max_h, full.height)
+            pixels = _crop(_source(made, box_w, box_h), max_w, max_h)
         else:
             size = _fit(display, max_w, max_h)
-            pixels = _resize(full, size) if size else None
+            pixels = _resize(_source(made, *size), size)
         if pixels is not None:
-            yield from both(name, pixels)
+            made.append(pixels)
+            sized[name] = pixels
+        deadline.check()
+    return sized
 
 
 def make_renditions(data: bytes, limits: Limits = Limits()) -> list[Rendition]:
