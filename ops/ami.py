@@ -32,9 +32,17 @@ def _filters(tags: list[str]) -> list[dict[str, Any]]:
 
 
 def golden_images(session: Session, tags: list[str]) -> list[dict[str, Any]]:
-    """Our golden images, newest first."""
+    """Our golden images, newest first.
+
+    CreationDate has one-second resolution; the name (version and build time, from the
+    AMI template) breaks ties.
+    """
     images = session.read("ec2", "describe_images", Owners=["self"], Filters=_filters(tags))
-    return sorted(images["Images"], key=lambda i: i.get("CreationDate", ""), reverse=True)
+    return sorted(
+        images["Images"],
+        key=lambda i: (i.get("CreationDate", ""), i.get("Name", "")),
+        reverse=True,
+    )
 
 
 def _parameter(session: Session, name: str) -> str | None:

@@ -137,6 +137,18 @@ class Session:
         self.started = utcnow()
         self.calls: list[dict[str, Any]] = []
         self._clients: dict[str, Any] = {}
+        self._secrets: set[str] = set()
+
+    def secret(self, value: str) -> None:
+        """Never print this value: calls are shown and recorded with it masked."""
+        if value:
+            self._secrets.add(value)
+
+    def _masked(self, params: dict[str, Any]) -> dict[str, Any]:
+        text = json.dumps(params, sort_keys=True, default=str)
+        for value in sorted(self._secrets, key=len, reverse=True):
+            text = text.replace(json.dumps(value)[1:-1], "****")
+        return json.loads(text)
 
     def client(self, service: str) -> Any:
         if service not in self._clients:
@@ -150,9 +162,9 @@ class Session:
 
     def act(self, service: str, operation: str, **params: Any) -> dict[str, Any] | None:
         """Make one changing call, or under --dry-run only record and print it."""
-        call = {"service": service, "operation": operation, "params": params}
-        self.calls.append(call)
-        rendered = f"{service}.{operation}({json.dumps(params, sort_keys=True, default=str)})"
+        shown = self._masked(params)
+        self.calls.append({"service": service, "operation": operation, "params": shown})
+        rendered = f"{service}.{operation}({json.dumps(shown, sort_keys=True)})"
         if self.dry_run:
             self.progress.say(f"dry run, would call: {rendered}")
             return None

@@ -74,6 +74,13 @@ def to_parameter(session: Session, *, name: str, value: str | None, host: str | 
     if old is None:
         raise Refused(f"no SSM parameter {name}: cutover changes an existing setting only")
     new = value if value is not None else _with_host(old["Value"], host or "")
+    # The ledger of calls is printed: keep passwords and SecureStrings out of it.
+    for held in (old["Value"], new):
+        password = urlsplit(held).password if "://" in held else None
+        if password:
+            session.secret(password)
+        elif old["Type"] == "SecureString":
+            session.secret(held)
     result: dict[str, Any] = {
         "parameter": name,
         "old_value": _mask(old["Value"]),
@@ -81,7 +88,7 @@ def to_parameter(session: Session, *, name: str, value: str | None, host: str | 
         "rollback": (
             f"python -m ops cutover --ssm-parameter {shlex.quote(name)} "
             f"--value {shlex.quote(old['Value'])}"
-            if old["Type"] != "SecureString"
+            if old["Type"] != "SecureString" and _mask(old["Value"]) == old["Value"]
             else f"python -m ops cutover --ssm-parameter {shlex.quote(name)} "
             f"--value '<old value, version {old['Version']} of the parameter>'"
         ),

@@ -114,7 +114,17 @@ def test_an_instance_that_fails_to_restore_is_an_error(ops, source_instance, mon
     states = iter(["creating", "modifying", "incompatible-restore"])
     monkeypatch.setattr(rds_ops, "_instance_status", lambda session, name: next(states))
 
-    done = ops("rds", "restore", "--snapshot", "blog-single-nightly", "--new-id", "x", "--json")
+    done = ops(
+        "rds",
+        "restore",
+        "--snapshot",
+        "blog-single-nightly",
+        "--new-id",
+        "x",
+        "--timeout",
+        "1",
+        "--json",
+    )
 
     assert done.code == 1
     assert done.json()["error"] == "DB instance x is incompatible-restore"
