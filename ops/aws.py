@@ -126,6 +126,7 @@ class Session:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         poll_seconds: float = 10.0,
+        clients: dict[str, Any] | None = None,
     ) -> None:
         self.dry_run = dry_run
         self.ticket = ticket
@@ -136,7 +137,8 @@ class Session:
         self.poll_seconds = poll_seconds
         self.started = utcnow()
         self.calls: list[dict[str, Any]] = []
-        self._clients: dict[str, Any] = {}
+        # Prepared clients (e.g. with a botocore Stubber) take the place of made ones.
+        self._clients: dict[str, Any] = dict(clients or {})
         self._secrets: set[str] = set()
 
     def secret(self, value: str) -> None:
