@@ -164,9 +164,15 @@ def restore(
         latest_time = source.get("LatestRestorableTime")
         if to_time and latest_time and to_time > latest_time:
             raise Refused(f"--to-time {to_time} is after the latest restorable {latest_time}")
+        earliest = source.get("EarliestRestorableTime")
+        if to_time and earliest and to_time < earliest:
+            raise Refused(f"--to-time {to_time} is before the earliest restorable {earliest}")
         origin = f"{source_cluster}@{to_time.isoformat() if to_time else 'latest'}"
         engine, version = source["Engine"], source["EngineVersion"]
     settings = _source_settings(session, source)
+    if snapshot_id and not settings.get("KmsKeyId") and snap.get("KmsKeyId"):
+        # The source cluster is gone: the snapshot still names the key it was made with.
+        settings["KmsKeyId"] = snap["KmsKeyId"]
     settings.update({key: value for key, value in overrides.items() if value})
     instance_class = instance_class or settings.pop("_instance_class", None)
     instance_parameters = settings.pop("_instance_parameter_group", None)

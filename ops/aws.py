@@ -278,6 +278,9 @@ def run_command(
         message = f"AWS said {error_code(exc)}: {exc}"
     except BotoCoreError as exc:
         result, status, code, message = {}, "aws-error", EXIT_ERROR, str(exc)
+    except KeyboardInterrupt:
+        # Whatever was started keeps going in AWS: the ledger below says what that was.
+        result, status, code, message = {}, "interrupted", 130, "interrupted"
     result = {"status": status, **result}
     if message:
         result["error"] = message

@@ -343,3 +343,31 @@ def test_point_in_time_options_must_match_the_source(ops, args):
     done = ops("aurora", "restore", *args, "--new-cluster", "n")
 
     assert done.code == 2
+
+
+def test_restore_after_the_source_is_gone_uses_the_snapshot_key(ops, rds, source_cluster):
+    for name in ("blog-prod-1", "blog-prod-2"):
+        rds.delete_db_instance(DBInstanceIdentifier=name, SkipFinalSnapshot=True)
+    rds.delete_db_cluster(DBClusterIdentifier="blog-prod", SkipFinalSnapshot=True)
+
+    without_class = ops(
+        "aurora", "restore", "--snapshot", "blog-prod-nightly", "--new-cluster", "back"
+    )
+    done = ops(
+        "aurora",
+        "restore",
+        "--snapshot",
+        "blog-prod-nightly",
+        "--new-cluster",
+        "back",
+        "--instance-class",
+        "db.r6g.large",
+        "--instances",
+        "1",
+        "--json",
+    )
+
+    assert without_class.code == 3
+    assert "pass --instance-class" in without_class.err
+    assert done.code == 0, done.err
+    assert _cluster(rds, "back")["KmsKeyId"] == KMS_KEY
