@@ -254,6 +254,9 @@ def site_content(alias: str = "default") -> list[str]:
         tables = set(connection.introspection.table_names(cursor))
     for model in apps.get_app_config("blog").get_models():
         table = model._meta.db_table
+        # Proxies (Page) share their concrete model's table: count each table once.
+        if model._meta.proxy:
+            continue
         if table in tables and table not in _NOT_CONTENT:
             count = model._base_manager.using(alias).count()
             if count:
