@@ -10,7 +10,7 @@ import signal
 import sys
 from pathlib import Path
 
-from ops import cluster
+from ops import aws_cli, cluster
 from ops.cluster_db import DatabaseError
 from ops.cluster_lb import HaproxyError
 from ops.cluster_run import ClusterError, kill_children
@@ -188,6 +188,7 @@ def _parser() -> argparse.ArgumentParser:
         default=15,
         help="seconds before TERM becomes KILL (default 15)",
     )
+    aws_cli.add_areas(areas)
     return parser
 
 
@@ -224,7 +225,10 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.area in aws_cli.AREAS:
+        return aws_cli.run(args, parser)
     # SIGTERM unwinds like Ctrl-C: running manage.py children are killed, state is saved.
     signal.signal(signal.SIGTERM, _interrupt)
     try:
