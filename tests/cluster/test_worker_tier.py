@@ -138,6 +138,7 @@ def test_a_comment_through_haproxy_is_mailed_to_the_author_by_the_worker(cluster
         "dead_letters": 0,
     }
     table = _ops(cluster, "status")
+    print(table)
     assert "queue: 0 visible, 0 in flight, 0 in the DLQ" in table
     assert cluster.status()["components"]["worker1"]["running"] is True
 
