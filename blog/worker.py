@@ -50,6 +50,7 @@ PERIODIC_TASKS = {
     "empty-trash": "blog.tasks.empty_trash",
     "clear-sessions": "blog.tasks.clear_sessions",
     "retry-renditions": "blog.media_tasks.retry_failed_renditions",
+    "refresh-sitemap": "blog.tasks.refresh_sitemap",
 }
 SECRET_HEADER = "X-Worker-Secret"  # noqa: S105 (a header name, not a secret)
 _ERROR_MAX = 8000

@@ -6,6 +6,7 @@ A malformed value raises ImproperlyConfigured naming the variable.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -37,6 +38,13 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
 SITE_NAME = env_str("SITE_NAME", "cloudblog")
 SITE_TAGLINE = env_str("SITE_TAGLINE", "Just another cloudblog site")
+# The canonical address (scheme and host): what the sitemap's URLs start with, since
+# the periodic job that renders it has no request to take a host from.
+SITE_URL = (env_str("SITE_URL") or "").rstrip("/")
+if SITE_URL and not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]+)?", SITE_URL):
+    raise ImproperlyConfigured(
+        f"SITE_URL must be a scheme and host like https://blog.example.com, got {SITE_URL!r}"
+    )
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -161,6 +169,10 @@ PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 300 if REDIS_URL else 0, mini
 # `Cache-Control: s-maxage`. Every second of it is a second a change can go unseen by
 # anonymous readers, as the page cache's own invalidation cannot reach that cache. 0: off.
 EDGE_CACHE_SECONDS = env_int("EDGE_CACHE_SECONDS", 0, minimum=0)
+# /sitemap.xml is served from a copy in the shared cache, re-rendered by the
+# `refresh-sitemap` periodic job (cron.yaml runs it more often than this) and by an
+# instance only when no copy is this fresh. 0: rendered on every request.
+SITEMAP_REFRESH_SECONDS = env_int("SITEMAP_REFRESH_SECONDS", 900 if REDIS_URL else 0, minimum=0)
 
 SESSION_STORE = env_choice(
     "SESSION_STORE",
@@ -279,6 +291,8 @@ if env_bool("DJANGO_BEHIND_TLS_PROXY", not DEBUG):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# The folder of django.core.mail.backends.filebased.EmailBackend (the local cluster's mail).
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "cloudblog@localhost")
 
 LOGGING = {
