@@ -481,5 +481,6 @@ class CommentAdmin(admin.ModelAdmin):
             obj.status = status
 
 
-# Users and roles, and the media library, live in their own modules; importing registers them.
-from blog import admin_media, admin_users  # noqa: E402, F401
+# Users and roles, the media library and task runs (blog/admin_tasks.py) live in their
+# own modules; importing them registers them.
+from blog import admin_media, admin_tasks, admin_users  # noqa: E402, F401

@@ -429,3 +429,44 @@ class CacheEpoch(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("admin:index")
+
+
+class TaskRun(models.Model):
+    """One queued job as the worker tier saw it: the admin's view of queue health.
+
+    Keyed by the SQS message id, which is also the idempotency key: a message
+    delivered again after it succeeded (or was rejected) is acknowledged without
+    running it twice (blog/worker.py).
+    """
+
+    class State(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        # Raised: the message goes back to the queue and is retried, then dead-lettered.
+        FAILED = "failed", "Failed (will be retried)"
+        # Could never run (malformed body, unknown task): acknowledged so it cannot loop.
+        REJECTED = "rejected", "Rejected"
+
+    message_id = models.CharField(max_length=128, unique=True)
+    task_id = models.CharField(max_length=64, blank=True)
+    task_path = models.CharField(max_length=255, blank=True)
+    periodic_name = models.CharField(max_length=100, blank=True)
+    source = models.CharField(max_length=20, help_text="endpoint (sqsd) or run_worker")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.RUNNING)
+    attempts = models.PositiveIntegerField(default=0)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        get_latest_by = "started_at"
+        indexes = [models.Index(fields=["state", "started_at"], name="taskrun_state_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.periodic_name or self.task_path or '?'} ({self.state})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("admin:blog_taskrun_change", args=[self.pk])

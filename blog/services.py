@@ -26,6 +26,7 @@ from blog.media_services import media_check_use, media_link_post
 from blog.models import Comment, Post, Revision
 from blog.page_cache import pages_changed
 from blog.rendering import count_links, render_comment, render_post_body
+from blog.tasks import enqueue_on_commit, notify_comment
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ CONTENT_FIELDS = ("title", "body", "body_format", "excerpt")
 RESERVED_SLUGS = {
     "accounts", "admin", "author", "category", "comments", "feed", "healthz", "media",
     "page", "preview", "readyz", "robots.txt", "search", "sitemap.xml", "static", "tag",
+    "worker",
 }  # fmt: skip
 
 
@@ -403,6 +405,8 @@ def comment_submit(
     if comment.status == Comment.Status.APPROVED:
         post_recount_comments(post_ids=[post.pk])
         pages_changed()
+    # Mail to the post's author (published) or the moderators (held), off the request.
+    enqueue_on_commit(notify_comment, comment.pk)
     return comment
 
 

@@ -106,6 +106,25 @@ def _check_media() -> str:
     return media_health.probe()
 
 
+def _check_queue() -> str:
+    # Worker instances live on the queue; web instances only send to it (a failed
+    # send is logged and the request still succeeds), so there it only degrades.
+    from blog.task_backends import sqs_client
+
+    attributes = sqs_client().get_queue_attributes(
+        QueueUrl=settings.WORKER_QUEUE_URL,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return (
+        f"sqs reachable: {attributes['ApproximateNumberOfMessages']} waiting, "
+        f"{attributes['ApproximateNumberOfMessagesNotVisible']} in flight"
+    )
+
+
+def _required() -> tuple[str, ...]:
+    return (*REQUIRED_CHECKS, "queue") if settings.WORKER_INSTANCE else REQUIRED_CHECKS
+
+
 def _close_thread_connections() -> None:
     # Connections are per thread and this thread is about to end: close whatever the
     # check opened (the cache check may read the cache epoch from the database).
@@ -152,6 +171,8 @@ def _run_checks() -> dict[str, dict]:
         "cache": _check_cache,
         "media": _check_media,
     }
+    if settings.TASKS_BACKEND == "sqs":
+        checks["queue"] = _check_queue
     timeout = settings.READINESS_TIMEOUT
     futures = {name: _start(name, check) for name, check in checks.items()}
     wait(futures.values(), timeout=timeout)
@@ -178,7 +199,7 @@ def _app_version() -> str:
 
 def _report() -> tuple[dict, int]:
     results = _run_checks()
-    if not all(results[name]["ok"] for name in REQUIRED_CHECKS):
+    if not all(results[name]["ok"] for name in _required() if name in results):
         status, code = "fail", 503
     elif not all(result["ok"] for result in results.values()):
         status, code = "degraded", 200

@@ -89,7 +89,8 @@ step "Checking OS packages"
 needed=()
 if command -v dpkg-query >/dev/null; then
     # haproxy: the load balancer of the local cluster tests (tests/cluster).
-    for package in libmariadb-dev pkg-config chromium haproxy; do
+    # mariadb-client: mariadb-dump and mariadb for manage.py backup/restore (tests/test_backup.py).
+    for package in libmariadb-dev pkg-config chromium haproxy mariadb-client; do
         pkg_installed "$package" || needed+=("$package")
     done
     command -v cc >/dev/null || needed+=(gcc)

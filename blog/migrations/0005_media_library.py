@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('blog', '0003_cache_epoch'),
+        ('blog', '0004_task_runs'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
