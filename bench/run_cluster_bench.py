@@ -355,8 +355,8 @@ def main(argv=None) -> int:
         print("no password (--password-file, BENCH_PASSWORD): skipping the logged-in rows")
 
     plan = [
-        ("home-anonymous", "home, anonymous (page cache)", "/", None),
-        ("post-anonymous", "post, anonymous (page cache)", post, None),
+        ("home-anonymous", "home, anonymous (cached)", "/", None),
+        ("post-anonymous", "post, anonymous (cached)", post, None),
         ("home-logged-in", "home, logged in", "/", user),
         ("post-logged-in", "post, logged in", post, user),
         ("static", "static file (ceiling)", STATIC_PATH, None),

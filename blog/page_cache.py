@@ -19,6 +19,11 @@
   needs releasing and never holds back the next re-render.
 - Redis down: every request renders from the database (the cache backend misses
   at once), nothing fails.
+- EDGE_CACHE_SECONDS > 0 lets a shared cache in front (haproxy, a CDN) keep a fresh
+  page for that long (`s-maxage`), never past the entry's own freshness: the price is
+  that a change reaches anonymous readers up to that many seconds late. Browsers
+  ignore `s-maxage` and get no other lifetime; a stale copy or an uncached render
+  is never offered.
 """
 
 from __future__ import annotations
@@ -157,11 +162,20 @@ def _fresh_for(now) -> float:
     return lifetime
 
 
+def _offer_to_edge(response, fresh_until: float) -> None:
+    """Let a shared cache in front keep this fresh page, at most until it goes stale."""
+    seconds = min(settings.EDGE_CACHE_SECONDS, int(fresh_until - time.time()))
+    if seconds > 0:
+        response["Cache-Control"] = f"public, s-maxage={seconds}"
+
+
 def _from_entry(entry: dict, state: str) -> HttpResponse:
     response = HttpResponse(entry["content"], status=entry["status"])
     for name, value in entry["headers"]:
         response[name] = value
     response["X-Cache"] = state
+    if state == "HIT":
+        _offer_to_edge(response, entry["fresh_until"])
     return response
 
 
@@ -206,5 +220,6 @@ class PageCacheMiddleware:
                 "fresh_until": time.time() + fresh,
             }
             cache.set(key, entry, timeout=int(fresh) + GRACE_SECONDS)
+            _offer_to_edge(response, entry["fresh_until"])
         response["X-Cache"] = "MISS"
         return response

@@ -22,9 +22,11 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from blog import roles
+from blog.media_services import media_check_use, media_link_post
 from blog.models import Comment, Post, Revision
 from blog.page_cache import pages_changed
 from blog.rendering import count_links, render_comment, render_post_body
+from blog.tasks import enqueue_on_commit, notify_comment
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +36,7 @@ CONTENT_FIELDS = ("title", "body", "body_format", "excerpt")
 RESERVED_SLUGS = {
     "accounts", "admin", "author", "category", "comments", "feed", "healthz", "media",
     "page", "preview", "readyz", "robots.txt", "search", "sitemap.xml", "static", "tag",
+    "worker",
 }  # fmt: skip
 
 
@@ -175,6 +178,8 @@ def post_check(*, post: Post, by, stored: Post | None = None) -> None:
         if post.parent.kind != Post.Kind.PAGE:
             raise ValidationError({"parent": "A page's parent must be a page."})
         _page_path(post)  # raises on a loop
+    # Images from the media library: only those `by` may use.
+    media_check_use(post=post, by=by, stored=stored)
     sticky_changed = post.sticky != (stored.sticky if stored else False)
     if sticky_changed and not post_can_publish(user=by, post=post):
         # As in WordPress: making a post sticky is a publishing decision.
@@ -216,6 +221,7 @@ def post_save(*, post: Post, by) -> Post:
     post.save()
     if _is_page(post) and old_path and old_path != post.path:
         _refresh_descendant_paths(post)
+    media_link_post(post=post)
     if stored is None or any(getattr(stored, f) != getattr(post, f) for f in CONTENT_FIELDS):
         Revision.objects.create(
             post=post,
@@ -399,6 +405,8 @@ def comment_submit(
     if comment.status == Comment.Status.APPROVED:
         post_recount_comments(post_ids=[post.pk])
         pages_changed()
+    # Mail to the post's author (published) or the moderators (held), off the request.
+    enqueue_on_commit(notify_comment, comment.pk)
     return comment
 
 

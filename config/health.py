@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import logging
 import socket
-import tempfile
 import threading
 import time
 import uuid
@@ -30,7 +29,6 @@ from collections.abc import Callable
 from concurrent.futures import Future, wait
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import caches
@@ -38,6 +36,8 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.db import connections
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.http import require_safe
+
+from media_store import health as media_health
 
 logger = logging.getLogger(__name__)
 
@@ -102,19 +102,27 @@ def _check_cache() -> str:
 
 
 def _check_media() -> str:
-    backend = settings.MEDIA_BACKEND
-    if backend not in {"local", "efs", "ebs"}:
-        raise CheckFailed(f"no readiness check for MEDIA_BACKEND={backend} yet")
-    root = Path(settings.MEDIA_ROOT)
-    if not root.exists():
-        raise CheckFailed(f"MEDIA_ROOT {root} does not exist (is the volume mounted?)")
-    if not root.is_dir():
-        raise CheckFailed(f"MEDIA_ROOT {root} is not a directory")
-    # Create and remove a file: a mounted but read-only or full volume fails here.
-    with tempfile.NamedTemporaryFile(dir=root, prefix=".readyz-") as probe:
-        probe.write(b"ok")
-        probe.flush()
-    return f"{backend}: {root} writable"
+    # Write+read+delete a probe (S3: head_bucket); efs also re-checks its mount.
+    return media_health.probe()
+
+
+def _check_queue() -> str:
+    # Worker instances live on the queue; web instances only send to it (a failed
+    # send is logged and the request still succeeds), so there it only degrades.
+    from blog.task_backends import sqs_client
+
+    attributes = sqs_client().get_queue_attributes(
+        QueueUrl=settings.WORKER_QUEUE_URL,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return (
+        f"sqs reachable: {attributes['ApproximateNumberOfMessages']} waiting, "
+        f"{attributes['ApproximateNumberOfMessagesNotVisible']} in flight"
+    )
+
+
+def _required() -> tuple[str, ...]:
+    return (*REQUIRED_CHECKS, "queue") if settings.WORKER_INSTANCE else REQUIRED_CHECKS
 
 
 def _close_thread_connections() -> None:
@@ -163,6 +171,8 @@ def _run_checks() -> dict[str, dict]:
         "cache": _check_cache,
         "media": _check_media,
     }
+    if settings.TASKS_BACKEND == "sqs":
+        checks["queue"] = _check_queue
     timeout = settings.READINESS_TIMEOUT
     futures = {name: _start(name, check) for name, check in checks.items()}
     wait(futures.values(), timeout=timeout)
@@ -189,7 +199,7 @@ def _app_version() -> str:
 
 def _report() -> tuple[dict, int]:
     results = _run_checks()
-    if not all(results[name]["ok"] for name in REQUIRED_CHECKS):
+    if not all(results[name]["ok"] for name in _required() if name in results):
         status, code = "fail", 503
     elif not all(result["ok"] for result in results.values()):
         status, code = "degraded", 200

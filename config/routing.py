@@ -5,10 +5,15 @@ public page from a visitor who has not written in the last READ_YOUR_WRITES_SECO
 The middleware decides that once, before anything reads, and the router looks up
 the decision in a context variable; outside a request (commands, tasks, shells)
 the answer is always the writer, so nothing batch-like ever acts on lagging data.
+
+A replica that cannot be reached costs one failed GET per process, not an outage:
+the request is answered again from the writer, and this process leaves the replica
+alone for REPLICA_RETRY_SECONDS before trying it again by itself.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from contextvars import ContextVar
 
@@ -35,6 +40,10 @@ _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 # is what a writer demoted by an Aurora failover answers until DNS moves.
 _WRITER_UNAVAILABLE_CODES = frozenset({2002, 2003, 2005, 2006, 2013, 2055, 1927, 4031, 1290, 1836})
 
+_CONNECTION_LOST_CODES = _WRITER_UNAVAILABLE_CODES - {1290, 1836}
+
+logger = logging.getLogger(__name__)
+
 _replica_allowed: ContextVar[bool] = ContextVar("cloudblog_replica_allowed", default=False)
 _pinned: ContextVar[bool] = ContextVar("cloudblog_pinned", default=False)
 
@@ -48,6 +57,31 @@ def is_writer_unavailable(exc: BaseException | None) -> bool:
     if not isinstance(exc, OperationalError) or not exc.args:
         return False
     return exc.args[0] in _WRITER_UNAVAILABLE_CODES
+
+
+# Per process: until when the replica is left alone after it could not be reached.
+_replica_down_until = 0.0
+
+
+def replica_marked_down() -> bool:
+    return time.monotonic() < _replica_down_until
+
+
+def reset_replica_breaker() -> None:
+    global _replica_down_until
+    _replica_down_until = 0.0
+
+
+def _replica_unreachable() -> bool:
+    """Is the replica the database that just failed? Asked once, after a failure."""
+    replica = connections[REPLICA]
+    replica.close()
+    try:
+        replica.ensure_connection()
+    except OperationalError:
+        replica.close()
+        return True
+    return False
 
 
 def _has_valid_pin(request) -> bool:
@@ -65,6 +99,7 @@ def _may_read_replica(request, *, pinned: bool) -> bool:
         and not request.path_info.startswith(_WRITER_ONLY_PATHS)
         and settings.SESSION_COOKIE_NAME not in request.COOKIES
         and not pinned
+        and not replica_marked_down()
     )
 
 
@@ -138,3 +173,26 @@ class ReplicaRoutingMiddleware:
                 secure=settings.SESSION_COOKIE_SECURE,
             )
         return response
+
+    def process_exception(self, request, exception):
+        """A GET that failed because the replica is gone: answer it from the writer."""
+        global _replica_down_until
+        if not (
+            reads_from_replica()
+            and isinstance(exception, OperationalError)
+            and exception.args
+            and exception.args[0] in _CONNECTION_LOST_CODES
+            and _replica_unreachable()
+        ):
+            return None
+        _replica_down_until = time.monotonic() + settings.REPLICA_RETRY_SECONDS
+        logger.warning(
+            "replica unreachable (%s): reading from the writer for %ss",
+            exception,
+            settings.REPLICA_RETRY_SECONDS,
+        )
+        _replica_allowed.set(False)
+        # Only GET and HEAD ever read the replica, so running the view again changes
+        # nothing; the middleware around it has done its part once and goes on.
+        match = request.resolver_match
+        return match.func(request, *match.args, **match.kwargs)

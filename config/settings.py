@@ -6,6 +6,7 @@ A malformed value raises ImproperlyConfigured naming the variable.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -37,6 +38,13 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
 SITE_NAME = env_str("SITE_NAME", "cloudblog")
 SITE_TAGLINE = env_str("SITE_TAGLINE", "Just another cloudblog site")
+# The canonical address (scheme and host): what the sitemap's URLs start with, since
+# the periodic job that renders it has no request to take a host from.
+SITE_URL = (env_str("SITE_URL") or "").rstrip("/")
+if SITE_URL and not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]+)?", SITE_URL):
+    raise ImproperlyConfigured(
+        f"SITE_URL must be a scheme and host like https://blog.example.com, got {SITE_URL!r}"
+    )
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -48,6 +56,8 @@ INSTALLED_APPS = [
     "django.contrib.sitemaps",
     "django.contrib.humanize",
     "django_tasks",
+    "django_tasks_db",
+    "media_store",
     "blog",
 ]
 
@@ -116,6 +126,8 @@ DATABASE_ROUTERS = ["config.routing.ReplicaRouter"]
 READ_YOUR_WRITES_SECONDS = env_int("READ_YOUR_WRITES_SECONDS", 5, minimum=0)
 # What the 503 page tells clients when the writer cannot be reached.
 WRITER_RETRY_AFTER = env_int("WRITER_RETRY_AFTER", 30, minimum=1)
+# After the replica could not be reached, a process reads from the writer this long.
+REPLICA_RETRY_SECONDS = env_int("REPLICA_RETRY_SECONDS", 10, minimum=1)
 # /readyz: how long each dependency check may take.
 READINESS_TIMEOUT = env_int("READINESS_TIMEOUT_MS", 1000, minimum=50) / 1000
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -153,6 +165,15 @@ CACHE_EPOCH_TTL = env_int("CACHE_EPOCH_TTL_MS", 1000, minimum=0) / 1000
 # Full-page cache for anonymous readers (blog/page_cache.py); it needs a cache that
 # every instance shares, so it is off without Redis unless asked for.
 PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 300 if REDIS_URL else 0, minimum=0)
+# How long a shared cache in front of the instances (haproxy's cache in the local cluster,
+# a CDN in production) may serve a page-cached anonymous page without asking Django:
+# `Cache-Control: s-maxage`. Every second of it is a second a change can go unseen by
+# anonymous readers, as the page cache's own invalidation cannot reach that cache. 0: off.
+EDGE_CACHE_SECONDS = env_int("EDGE_CACHE_SECONDS", 0, minimum=0)
+# /sitemap.xml is served from a copy in the shared cache, re-rendered by the
+# `refresh-sitemap` periodic job (cron.yaml runs it more often than this) and by an
+# instance only when no copy is this fresh. 0: rendered on every request.
+SITEMAP_REFRESH_SECONDS = env_int("SITEMAP_REFRESH_SECONDS", 900 if REDIS_URL else 0, minimum=0)
 
 SESSION_STORE = env_choice(
     "SESSION_STORE",
@@ -188,16 +209,31 @@ TIME_ZONE = env_str("DJANGO_TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 
-# --- Media ---
+# --- Media (media_store/; README "Media stores") ---
 MEDIA_BACKEND = env_choice("MEDIA_BACKEND", "local", ("local", "efs", "ebs", "s3"))
-if MEDIA_BACKEND != "local":
-    raise ImproperlyConfigured(
-        f"MEDIA_BACKEND={MEDIA_BACKEND} is not available in this release yet; use local"
-    )
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+# With s3, an absolute URL (a CDN in front of the private bucket) becomes the custom domain.
 MEDIA_URL = env_str("MEDIA_URL", "/media/")
+MEDIA_S3_BUCKET = env_str("MEDIA_S3_BUCKET")
+if MEDIA_BACKEND == "s3" and not MEDIA_S3_BUCKET:
+    raise ImproperlyConfigured("MEDIA_BACKEND=s3 needs MEDIA_S3_BUCKET (the private media bucket)")
+# efs refuses a MEDIA_ROOT that is not an NFS mount (media_store/checks.py) unless told
+# that one machine stands in for EFS, as in the local cluster.
+MEDIA_EFS_ALLOW_LOCAL = env_bool("MEDIA_EFS_ALLOW_LOCAL", False)
+# "ha": several web instances; the ebs store (one instance's disk) is then refused.
+DEPLOYMENT_MODE = env_choice("DEPLOYMENT_MODE", "single", ("single", "ha"))
+MEDIA_MAX_BYTES = env_int("MEDIA_MAX_BYTES", 20_000_000, minimum=1)
+MEDIA_MAX_PIXELS = env_int("MEDIA_MAX_PIXELS", 50_000_000, minimum=1)
+MEDIA_MAX_FRAMES = env_int("MEDIA_MAX_FRAMES", 100, minimum=1)
+MEDIA_MAX_SECONDS = env_int("MEDIA_MAX_SECONDS", 10, minimum=1)
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {
+        "BACKEND": (
+            "media_store.stores.S3MediaStorage"
+            if MEDIA_BACKEND == "s3"
+            else "media_store.stores.AtomicFileSystemStorage"
+        )
+    },
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -207,9 +243,39 @@ STORAGES = {
     },
 }
 
-TASKS_BACKEND = env_choice("TASKS_BACKEND", "immediate", ("immediate",))
-# Tasks run inline (after the enqueueing transaction commits) until a queue backend is chosen.
-TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+# --- Tasks and the worker tier (blog/task_backends.py, blog/worker.py) -------
+# immediate: inline, after the enqueueing transaction commits; database: a queue in the
+# database for one-instance deployments (django-tasks-db's db_worker runs it); sqs: one
+# SQS message per task, run by the Beanstalk daemon posting to /worker/ or by run_worker.
+TASKS_BACKEND = env_choice("TASKS_BACKEND", "immediate", ("immediate", "database", "sqs"))
+WORKER_QUEUE_URL = env_str("WORKER_QUEUE_URL")
+if TASKS_BACKEND == "sqs" and not WORKER_QUEUE_URL:
+    raise ImproperlyConfigured("TASKS_BACKEND=sqs needs WORKER_QUEUE_URL (the SQS queue's URL)")
+TASKS = {
+    "default": {
+        "BACKEND": {
+            "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+            "database": "django_tasks_db.DatabaseBackend",
+            "sqs": "blog.task_backends.SQSBackend",
+        }[TASKS_BACKEND],
+        "OPTIONS": {"queue_url": WORKER_QUEUE_URL} if TASKS_BACKEND == "sqs" else {},
+    }
+}
+# /worker/ also wants this value in an X-Worker-Secret header (nginx adds it for the
+# local daemon); unset, the loopback check alone guards the endpoint.
+WORKER_SHARED_SECRET = env_secret("WORKER_SHARED_SECRET")
+# Seconds a job may run. Keep the chain: sqsd InactivityTimeout > nginx proxy_read_timeout
+# > GUNICORN_TIMEOUT > this (README, "The worker tier").
+WORKER_TASK_TIME_LIMIT = env_int("WORKER_TASK_TIME_LIMIT", 240, minimum=1)
+# run_worker: jobs at once, long-poll wait, and how soon a failed job is offered again
+# (sqsd's ErrorVisibilityTimeout is 2 s).
+WORKER_CONCURRENCY = env_int("WORKER_CONCURRENCY", 2, minimum=1)
+WORKER_POLL_SECONDS = env_int("WORKER_POLL_SECONDS", 20, minimum=0)
+WORKER_RETRY_DELAY = env_int("WORKER_RETRY_DELAY", 2, minimum=0)
+# A worker instance's /readyz fails when the queue cannot be reached.
+WORKER_INSTANCE = env_bool("WORKER_INSTANCE", False)
+AWS_REGION = env_str("AWS_REGION") or env_str("AWS_DEFAULT_REGION")
+AWS_ENDPOINT_URL = env_str("AWS_ENDPOINT_URL")
 
 # --- Blog behaviour -------------------------------------------------------
 POSTS_PER_PAGE = env_int("POSTS_PER_PAGE", 10, minimum=1)
@@ -230,7 +296,9 @@ SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 # The ALB health check speaks plain HTTP to the instance: never redirect it.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+# Nor the Beanstalk daemon, which posts plain HTTP to localhost: a redirect is not a 200,
+# so every job would be retried until it reached the dead-letter queue.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^worker/$"]
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
@@ -239,6 +307,8 @@ if env_bool("DJANGO_BEHIND_TLS_PROXY", not DEBUG):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# The folder of django.core.mail.backends.filebased.EmailBackend (the local cluster's mail).
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "cloudblog@localhost")
 
 LOGGING = {

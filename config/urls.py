@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from blog import worker
 from blog.urls import root_urlpatterns
 from config import health
 
@@ -12,6 +13,8 @@ urlpatterns = [
     # First, and without a trailing slash: SECURE_REDIRECT_EXEMPT matches these paths.
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    # The Elastic Beanstalk worker daemon posts each queued job here (blog/worker.py).
+    path("worker/", worker.worker_endpoint, name="worker"),
     path("admin/", admin.site.urls),
     *root_urlpatterns,
     path("", include("blog.urls")),

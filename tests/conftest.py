@@ -24,6 +24,8 @@ def _test_settings(settings, tmp_path):
     # Factories write past the services, so pages would go stale: tests/test_page_cache.py
     # turns the page cache on where it is the subject.
     settings.PAGE_CACHE_SECONDS = 0
+    # Likewise the sitemap's copy (tests/test_sitemap_cache.py turns it on).
+    settings.SITEMAP_REFRESH_SECONDS = 0
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import io
+import time
 from contextlib import ExitStack, contextmanager
 from datetime import timedelta
 from types import SimpleNamespace
@@ -35,6 +36,8 @@ from config.routing import (
     REPLICA,
     ReplicaRoutingMiddleware,
     is_writer_unavailable,
+    replica_marked_down,
+    reset_replica_breaker,
 )
 from tests.factories import make_comment, make_post
 
@@ -62,6 +65,13 @@ def _replica_alias(django_db_setup):
     connections[REPLICA].close()
     del connections[REPLICA]
     del connections.settings[REPLICA]
+
+
+@pytest.fixture(autouse=True)
+def _replica_breaker_closed():
+    reset_replica_breaker()
+    yield
+    reset_replica_breaker()
 
 
 @pytest.fixture
@@ -103,6 +113,20 @@ def _writer_down():
     finally:
         writer.close()
         writer.settings_dict["HOST"], writer.settings_dict["PORT"] = saved
+
+
+@contextmanager
+def _replica_down():
+    """Point the replica alias at a closed port, as a dead reader endpoint would be."""
+    replica = connections[REPLICA]
+    saved = replica.settings_dict["HOST"], replica.settings_dict["PORT"]
+    replica.close()
+    replica.settings_dict.update(HOST="127.0.0.1", PORT="1")
+    try:
+        yield
+    finally:
+        replica.close()
+        replica.settings_dict["HOST"], replica.settings_dict["PORT"] = saved
 
 
 def _kill_session(connection) -> None:
@@ -293,6 +317,45 @@ def test_read_your_writes_off_sets_no_pin(visitor, post, settings):
 
     assert response.status_code == 302
     assert PIN_COOKIE not in response.cookies
+
+
+# --- the replica is down ----------------------------------------------------
+
+
+def test_a_dead_replica_costs_anonymous_readers_nothing(visitor, post):
+    with _reads() as reads, _replica_down():
+        home = visitor.get(reverse("blog:home"))
+        page = visitor.get(post.get_absolute_url())
+
+    assert home.status_code == 200 and "Replicated words" in home.content.decode()
+    assert page.status_code == 200 and "First!" in page.content.decode()
+    assert _from(reads.writer, "blog_post") and not reads.replica.captured_queries
+    assert replica_marked_down()
+
+
+def test_after_a_replica_failure_the_process_leaves_it_alone_then_tries_again(
+    visitor, post, settings
+):
+    settings.REPLICA_RETRY_SECONDS = 1
+    with _replica_down():
+        visitor.get(reverse("blog:home"))
+    assert replica_marked_down()  # it is back, but this process does not know yet
+
+    with _reads() as meanwhile:
+        visitor.get(reverse("blog:home"))
+    time.sleep(1.1)
+    with _reads() as later:
+        visitor.get(reverse("blog:home"))
+
+    assert _from(meanwhile.writer, "blog_post") and not meanwhile.replica.captured_queries
+    assert _from(later.replica, "blog_post") and not _from(later.writer, "blog_post")
+
+
+def test_a_failing_writer_is_not_mistaken_for_a_failing_replica(visitor, post):
+    with _writer_down():
+        visitor.get(reverse("blog:home"))
+
+    assert not replica_marked_down()
 
 
 # --- the writer is down -----------------------------------------------------
