@@ -23,6 +23,8 @@ help:
 	@echo "                  pass pytest arguments with ARGS=\"-k comments\""
 	@echo "make cluster-up   the production topology on this machine (python -m ops cluster --help);"
 	@echo "make cluster-down ARGS=--wipe also deletes its data"
+	@echo "make ami          build the golden AMI with Packer (needs AWS credentials; see README)"
+	@echo "make ami-check    everything about the AMI that can be checked offline"
 	@echo "make lint         ruff check and ruff format --check"
 	@echo "make format       ruff format and ruff check --fix"
 	@echo "Variables: PYTHON=$(PYTHON) VENV=$(VENV) HOST=$(HOST) PORT=$(PORT)"
@@ -85,3 +87,26 @@ cluster-up: $(VENV)/.installed-run
 
 cluster-down: | $(VENV_PY)
 	$(VENV_PY) -m ops cluster down $(ARGS)
+
+# The golden AMI (README "Golden AMI and user-data"). `make ami` needs Packer 1.7+, AWS
+# credentials and SUBNET_ID; APP_VERSION and GIT_SHA come from the checkout.
+APP_VERSION ?= $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+GIT_SHA ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+AWS_REGION ?= eu-west-1
+.PHONY: ami ami-check ami-slow
+ami: | $(VENV_PY)
+	@test -n "$(SUBNET_ID)" || { echo "make ami needs SUBNET_ID=subnet-..." >&2; exit 1; }
+	rm -rf dist && $(VENV_PY) -m pip wheel --quiet --no-deps --wheel-dir dist .
+	packer init ami/
+	packer build -var region=$(AWS_REGION) -var subnet_id=$(SUBNET_ID) \
+	  -var app_version=$(APP_VERSION) -var git_sha=$(GIT_SHA) ami/
+
+ami-check: | $(VENV_PY)
+	packer fmt -check -diff ami/
+	packer validate -syntax-only ami/golden.pkr.hcl
+	shellcheck --severity=style ami/provision/*.sh userdata/*.sh
+	$(VENV)/bin/pytest -q -p no:cacheprovider tests/test_ami.py tests/test_userdata.py
+
+# The provisioning scripts really run in a debootstrapped Debian chroot (as root, ~5 min).
+ami-slow: | $(VENV_PY)
+	$(VENV)/bin/pytest -q -p no:cacheprovider -m slow tests/test_ami_chroot.py

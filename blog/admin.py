@@ -27,7 +27,7 @@ from django.utils.text import Truncator
 
 from blog import services
 from blog.admin_revisions import RevisionViewsMixin
-from blog.models import Category, Comment, MediaItem, Page, Post, Tag
+from blog.models import Category, Comment, Page, Post, Tag
 from blog.page_cache import pages_changed
 from blog.rendering import render_comment
 
@@ -355,7 +355,7 @@ class PageAdmin(_ContentAdmin):
         return (_StatusFilter, "author")
 
 
-# --- Taxonomy and media -----------------------------------------------------
+# --- Taxonomy -----------------------------------------------------
 
 
 class CategoryForm(forms.ModelForm):
@@ -403,20 +403,6 @@ class TagAdmin(_TaxonomyMixin, admin.ModelAdmin):
     list_display = ("name", "slug", "post_count")
     search_fields = ("name", "slug", "description")
     prepopulated_fields = {"slug": ("name",)}
-
-
-@admin.register(MediaItem)
-class MediaItemAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "alt_text", "mime_type", "uploaded_by", "created_at")
-    list_select_related = ("uploaded_by",)
-    search_fields = ("title", "alt_text", "caption")
-    date_hierarchy = "created_at"
-    readonly_fields = ("mime_type", "width", "height", "uploaded_by", "created_at")
-
-    def save_model(self, request, obj, form, change):
-        if not change:
-            obj.uploaded_by = request.user
-        super().save_model(request, obj, form, change)
 
 
 # --- Comments ---------------------------------------------------------------
@@ -495,6 +481,6 @@ class CommentAdmin(admin.ModelAdmin):
             obj.status = status
 
 
-# Users and roles, and task runs (blog/admin_tasks.py), live in their own modules;
-# importing them registers them.
-from blog import admin_tasks, admin_users  # noqa: E402, F401
+# Users and roles, the media library and task runs (blog/admin_tasks.py) live in their
+# own modules; importing them registers them.
+from blog import admin_media, admin_tasks, admin_users  # noqa: E402, F401

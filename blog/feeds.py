@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
 
+from blog.media_render import media_expand
 from blog.models import Category, Comment, Post, Tag
 
 FEED_ITEMS = 20
@@ -49,7 +50,7 @@ class PostsFeed(Feed):
         return _xml_text(item.title)
 
     def item_description(self, item):
-        return _xml_text(item.body_html)
+        return _xml_text(media_expand(item.body_html))
 
     def item_pubdate(self, item):
         return item.published_at

@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from blog import roles
+from blog.media_services import media_check_use, media_link_post
 from blog.models import Comment, Post, Revision
 from blog.page_cache import pages_changed
 from blog.rendering import count_links, render_comment, render_post_body
@@ -177,6 +178,8 @@ def post_check(*, post: Post, by, stored: Post | None = None) -> None:
         if post.parent.kind != Post.Kind.PAGE:
             raise ValidationError({"parent": "A page's parent must be a page."})
         _page_path(post)  # raises on a loop
+    # Images from the media library: only those `by` may use.
+    media_check_use(post=post, by=by, stored=stored)
     sticky_changed = post.sticky != (stored.sticky if stored else False)
     if sticky_changed and not post_can_publish(user=by, post=post):
         # As in WordPress: making a post sticky is a publishing decision.
@@ -218,6 +221,7 @@ def post_save(*, post: Post, by) -> Post:
     post.save()
     if _is_page(post) and old_path and old_path != post.path:
         _refresh_descendant_paths(post)
+    media_link_post(post=post)
     if stored is None or any(getattr(stored, f) != getattr(post, f) for f in CONTENT_FIELDS):
         Revision.objects.create(
             post=post,

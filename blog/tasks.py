@@ -142,3 +142,18 @@ def flush_outbox() -> dict[str, int]:
 
     result = outbox_flush()
     return {"sent": result.sent, "failed": result.failed, "waiting": result.waiting}
+
+
+@task
+def refresh_sitemap() -> dict:
+    """Re-render /sitemap.xml into the shared cache, so no crawler makes an instance do it."""
+    from blog.sitemaps import refresh_sitemap as refresh
+
+    if not settings.SITEMAP_REFRESH_SECONDS:
+        return {"skipped": "SITEMAP_REFRESH_SECONDS is 0: the sitemap is not cached"}
+    if not settings.SITE_URL:
+        # Without a canonical host the job cannot know which address to render for;
+        # instances then render on a miss, once per host and refresh period.
+        logger.warning("refresh-sitemap: SITE_URL is unset; nothing refreshed")
+        return {"skipped": "SITE_URL is unset"}
+    return refresh(settings.SITE_URL)

@@ -1,9 +1,8 @@
 from django.contrib.auth import views as auth_views
-from django.contrib.sitemaps.views import sitemap
 from django.urls import path, register_converter, reverse_lazy
 
 from blog import feeds, views
-from blog.sitemaps import SITEMAPS
+from blog.sitemaps import sitemap_xml
 
 
 class _TwoDigits:
@@ -76,6 +75,6 @@ urlpatterns = [
 
 # Outside the app namespace: Django's sitemap machinery expects these names.
 root_urlpatterns = [
-    path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
+    path("sitemap.xml", sitemap_xml, name="sitemap"),
     path("robots.txt", views.robots_txt, name="robots-txt"),
 ]

@@ -54,6 +54,7 @@ PERIODIC_TASKS = {
     "clear-sessions": "blog.tasks.clear_sessions",
     "retry-renditions": "blog.media_tasks.retry_failed_renditions",
     "flush-outbox": "blog.tasks.flush_outbox",
+    "refresh-sitemap": "blog.tasks.refresh_sitemap",
 }
 SECRET_HEADER = "X-Worker-Secret"  # noqa: S105 (a header name, not a secret)
 _ERROR_MAX = 8000

@@ -6,6 +6,7 @@ A malformed value raises ImproperlyConfigured naming the variable.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -37,6 +38,13 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
 SITE_NAME = env_str("SITE_NAME", "cloudblog")
 SITE_TAGLINE = env_str("SITE_TAGLINE", "Just another cloudblog site")
+# The canonical address (scheme and host): what the sitemap's URLs start with, since
+# the periodic job that renders it has no request to take a host from.
+SITE_URL = (env_str("SITE_URL") or "").rstrip("/")
+if SITE_URL and not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]+)?", SITE_URL):
+    raise ImproperlyConfigured(
+        f"SITE_URL must be a scheme and host like https://blog.example.com, got {SITE_URL!r}"
+    )
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -49,6 +57,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_tasks",
     "django_tasks_db",
+    "media_store",
     "blog",
 ]
 
@@ -161,6 +170,10 @@ PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 300 if REDIS_URL else 0, mini
 # `Cache-Control: s-maxage`. Every second of it is a second a change can go unseen by
 # anonymous readers, as the page cache's own invalidation cannot reach that cache. 0: off.
 EDGE_CACHE_SECONDS = env_int("EDGE_CACHE_SECONDS", 0, minimum=0)
+# /sitemap.xml is served from a copy in the shared cache, re-rendered by the
+# `refresh-sitemap` periodic job (cron.yaml runs it more often than this) and by an
+# instance only when no copy is this fresh. 0: rendered on every request.
+SITEMAP_REFRESH_SECONDS = env_int("SITEMAP_REFRESH_SECONDS", 900 if REDIS_URL else 0, minimum=0)
 
 SESSION_STORE = env_choice(
     "SESSION_STORE",
@@ -196,16 +209,31 @@ TIME_ZONE = env_str("DJANGO_TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 
-# --- Media ---
+# --- Media (media_store/; README "Media stores") ---
 MEDIA_BACKEND = env_choice("MEDIA_BACKEND", "local", ("local", "efs", "ebs", "s3"))
-if MEDIA_BACKEND != "local":
-    raise ImproperlyConfigured(
-        f"MEDIA_BACKEND={MEDIA_BACKEND} is not available in this release yet; use local"
-    )
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+# With s3, an absolute URL (a CDN in front of the private bucket) becomes the custom domain.
 MEDIA_URL = env_str("MEDIA_URL", "/media/")
+MEDIA_S3_BUCKET = env_str("MEDIA_S3_BUCKET")
+if MEDIA_BACKEND == "s3" and not MEDIA_S3_BUCKET:
+    raise ImproperlyConfigured("MEDIA_BACKEND=s3 needs MEDIA_S3_BUCKET (the private media bucket)")
+# efs refuses a MEDIA_ROOT that is not an NFS mount (media_store/checks.py) unless told
+# that one machine stands in for EFS, as in the local cluster.
+MEDIA_EFS_ALLOW_LOCAL = env_bool("MEDIA_EFS_ALLOW_LOCAL", False)
+# "ha": several web instances; the ebs store (one instance's disk) is then refused.
+DEPLOYMENT_MODE = env_choice("DEPLOYMENT_MODE", "single", ("single", "ha"))
+MEDIA_MAX_BYTES = env_int("MEDIA_MAX_BYTES", 20_000_000, minimum=1)
+MEDIA_MAX_PIXELS = env_int("MEDIA_MAX_PIXELS", 50_000_000, minimum=1)
+MEDIA_MAX_FRAMES = env_int("MEDIA_MAX_FRAMES", 100, minimum=1)
+MEDIA_MAX_SECONDS = env_int("MEDIA_MAX_SECONDS", 10, minimum=1)
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {
+        "BACKEND": (
+            "media_store.stores.S3MediaStorage"
+            if MEDIA_BACKEND == "s3"
+            else "media_store.stores.AtomicFileSystemStorage"
+        )
+    },
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -289,6 +317,8 @@ if env_bool("DJANGO_BEHIND_TLS_PROXY", not DEBUG):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# The folder of django.core.mail.backends.filebased.EmailBackend (the local cluster's mail).
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "cloudblog@localhost")
 
 LOGGING = {

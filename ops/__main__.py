@@ -10,7 +10,7 @@ import signal
 import sys
 from pathlib import Path
 
-from ops import cluster
+from ops import aws_cli, cluster, userdata
 from ops.cluster_db import DatabaseError
 from ops.cluster_lb import HaproxyError
 from ops.cluster_run import ClusterError, kill_children
@@ -65,9 +65,11 @@ def _add_up(commands: argparse._SubParsersAction, parent: argparse.ArgumentParse
         parents=[parent],
         help="start the whole cluster (or whatever part of it is down)",
         description=(
-            "Start MariaDB primary and replica, Redis, N gunicorn instances and haproxy; "
-            "migrate, seed demo content and create an admin once. Settings are fixed when "
-            "the directory is first used; `down --wipe` starts over."
+            "Start MariaDB primary and replica, Redis, SQS (a moto server), N gunicorn "
+            "instances, the run_worker workers and haproxy; migrate, seed demo content and "
+            "create an admin once. Settings are fixed when the directory is first used; "
+            "`down --wipe` starts over. Needs the test extras (pip install -e '.[test]') "
+            "for moto."
         ),
     )
     options = [
@@ -78,6 +80,13 @@ def _add_up(commands: argparse._SubParsersAction, parent: argparse.ArgumentParse
         ("--primary-port", _port, "MariaDB primary's port (3306 is the machine's own)"),
         ("--replica-port", _port, "MariaDB replica's port"),
         ("--redis-port", _port, "Redis's port"),
+        ("--sqs-port", _port, "port of the moto server standing in for SQS"),
+        ("--worker-instances", _not_negative, "run_worker processes (0: jobs wait in the queue)"),
+        (
+            "--queue-visibility",
+            _positive,
+            "the work queue's visibility timeout: how long a killed worker's job stays hidden",
+        ),
         ("--seed-posts", _not_negative, "demo posts to create in an empty site (0: none)"),
         (
             "--edge-cache",
@@ -90,7 +99,8 @@ def _add_up(commands: argparse._SubParsersAction, parent: argparse.ArgumentParse
     for flag, kind, text in options:
         dest = fields.get(flag, flag[2:].replace("-", "_"))
         default = getattr(DEFAULTS, dest)
-        metavar = "PORT" if "port" in flag else "SECONDS" if flag == "--edge-cache" else "N"
+        seconds = flag in ("--edge-cache", "--queue-visibility")
+        metavar = "PORT" if "port" in flag else "SECONDS" if seconds else "N"
         up.add_argument(
             flag, dest=dest, type=kind, metavar=metavar, help=f"{text} (default: {default})"
         )
@@ -114,13 +124,16 @@ def _parser() -> argparse.ArgumentParser:
     areas = parser.add_subparsers(dest="area", required=True, metavar="AREA")
     area = areas.add_parser(
         "cluster",
-        help="the local cluster: haproxy, gunicorn instances, MariaDB pair, Redis",
+        help="the local cluster: haproxy, gunicorn instances, MariaDB pair, Redis, SQS, workers",
         description=(
             "The production topology on this machine, under one directory: haproxy on "
             "127.0.0.1 round-robin over gunicorn instances, a MariaDB primary and replica, "
-            "Redis and a shared media folder."
+            "Redis, a shared media folder, and the worker tier: a moto server standing in "
+            "for SQS (from the test extras: pip install -e '.[test]') and run_worker "
+            "processes. Mail is written to files under the cluster's mail/ folder."
         ),
     )
+    userdata.add_parser(areas)
     commands = area.add_subparsers(dest="command", required=True, metavar="COMMAND")
     parent = _dir_option()
     _add_up(commands, parent)
@@ -136,7 +149,9 @@ def _parser() -> argparse.ArgumentParser:
         help="signal a component's whole process group (a crash by default)",
     )
     kill.add_argument(
-        "component", metavar="COMPONENT", help="haproxy, web1..webN, redis, primary or replica"
+        "component",
+        metavar="COMPONENT",
+        help="haproxy, web1..webN, worker1..workerN, sqs, redis, primary or replica",
     )
     kill.add_argument(
         "--signal",
@@ -155,7 +170,9 @@ def _parser() -> argparse.ArgumentParser:
         "start", parents=[parent], help="start one stopped component with its configuration"
     )
     start.add_argument(
-        "component", metavar="COMPONENT", help="haproxy, web1..webN, redis, primary or replica"
+        "component",
+        metavar="COMPONENT",
+        help="haproxy, web1..webN, worker1..workerN, sqs, redis, primary or replica",
     )
     promote = commands.add_parser(
         "promote",
@@ -188,10 +205,13 @@ def _parser() -> argparse.ArgumentParser:
         default=15,
         help="seconds before TERM becomes KILL (default 15)",
     )
+    aws_cli.add_areas(areas)
     return parser
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.area == "userdata":
+        return userdata.run(args)
     directory = args.dir.resolve()
     if args.command == "up":
         explicit = {
@@ -224,7 +244,10 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.area in aws_cli.AREAS:
+        return aws_cli.run(args, parser)
     # SIGTERM unwinds like Ctrl-C: running manage.py children are killed, state is saved.
     signal.signal(signal.SIGTERM, _interrupt)
     try:

@@ -1,7 +1,8 @@
 """The local cluster: the production topology on one machine (DESIGN.md, section 5).
 
 haproxy round-robin over N gunicorn instances, a MariaDB primary and a replicating
-replica, Redis and a shared media directory, all under one directory (`var/cluster/`).
+replica, Redis, a shared media directory, and the worker tier (moto standing in for
+SQS, `manage.py run_worker` processes), all under one directory (`var/cluster/`).
 Each command is one function returning an exit status; `ops.__main__` parses the
 arguments. Servers run detached in their own process groups and outlive the command.
 """
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from ops import cluster_db as db
 from ops import cluster_lb as lb
+from ops import cluster_sqs as sqs
 from ops.cluster_proc import (
     group_alive,
     group_members,
@@ -146,6 +148,25 @@ def _up_app(cluster: Cluster, secrets: dict[str, str], webs: list[str]) -> dict:
     return procs
 
 
+def _up_sqs(cluster: Cluster, secrets: dict[str, str]) -> None:
+    """Start moto and make the queues: they live in its memory, so after every start."""
+    started = time.monotonic()
+    await_ready(cluster, "sqs", launch(cluster, secrets, "sqs"))
+    try:
+        sqs.create_queues(cluster)
+    except sqs.QueueError as exc:
+        raise ClusterError(str(exc)) from exc
+    _say(f"    SQS (moto) on port {cluster.port('sqs')}, queues made ({_since(started)})")
+
+
+def _up_workers(cluster: Cluster, secrets: dict[str, str], workers: list[str]) -> None:
+    started = time.monotonic()
+    procs = {name: launch(cluster, secrets, name) for name in workers}
+    for name, proc in procs.items():
+        await_ready(cluster, name, proc)
+    _say(f"    {', '.join(workers)} consuming the queue ({_since(started)})")
+
+
 def _open(directory: Path, requested: Settings, explicit: set[str]) -> Cluster:
     """The cluster in `directory`, made with `requested` settings if there is none yet."""
     cluster = load(directory)
@@ -183,7 +204,7 @@ def up(directory: Path, requested: Settings, explicit: set[str]) -> int:
             if (pgid := _group(cluster, name)) is not None:
                 stop_group(pgid, timeout=5)
         check_ports_free(cluster, todo)
-        for folder in (cluster.logs, cluster.media, cluster.static):
+        for folder in (cluster.logs, cluster.media, cluster.static, cluster.mail):
             folder.mkdir(parents=True, exist_ok=True)
         _say(f"==> Starting {', '.join(todo)} in {directory}")
         webs = [name for name in cluster.webs if name in todo]
@@ -193,12 +214,16 @@ def up(directory: Path, requested: Settings, explicit: set[str]) -> int:
         if "redis" in todo:
             await_ready(cluster, "redis", launch(cluster, secrets, "redis"))
             _say(f"    Redis ready on port {cluster.port('redis')}")
+        if "sqs" in todo:
+            _up_sqs(cluster, secrets)
         if collectstatic:
             finish(collectstatic, "manage.py collectstatic", cluster.log("manage"))
             webs_started = time.monotonic()
             for name, proc in _up_app(cluster, secrets, webs).items():
                 await_ready(cluster, name, proc)
             _say(f"    gunicorn {', '.join(webs)} answer /healthz ({_since(webs_started)})")
+        if workers := [name for name in cluster.workers if name in todo]:
+            _up_workers(cluster, secrets, workers)
         if "haproxy" in todo:
             await_ready(cluster, "haproxy", launch(cluster, secrets, "haproxy"))
         elif not wait_until(lambda: serving(cluster, cluster.webs), 30):
@@ -222,6 +247,8 @@ def _summary(cluster: Cluster, took: float | None) -> None:
         f"  writer    {cluster.writer} :{cluster.port(cluster.writer)}"
         + (f", replica :{s.replica_port}" if cluster.writer == "primary" else ""),
         f"  redis     :{s.redis_port}; media in {cluster.media}",
+        f"  queue     {sqs.queue_url(cluster)} (moto), "
+        f"{len(cluster.workers)} worker(s); mail in {cluster.mail}/",
         f"  haproxy   admin socket {cluster.haproxy_socket}",
         f"  memory    {memory} MiB (PSS of every process)",
         f"  status    python -m ops cluster status --dir {cluster.dir}",
@@ -271,7 +298,11 @@ def start(directory: Path, name: str) -> int:
             stop_group(pgid, timeout=5)
         check_ports_free(cluster, [name])
         secrets = ensure_secrets(cluster)
-        await_ready(cluster, name, launch(cluster, secrets, name))
+        if name == "sqs":
+            _up_sqs(cluster, secrets)
+            _say("    (moto starts empty: whatever was queued before it died is gone)")
+        else:
+            await_ready(cluster, name, launch(cluster, secrets, name))
         if name.startswith("web") and running(cluster, "haproxy"):
             if not wait_until(lambda: serving(cluster, [name]), 10):
                 raise ClusterError(f"{name} answers, but haproxy's check has not passed")
@@ -338,6 +369,13 @@ def promote(directory: Path, *, timeout: float) -> int:
         rolling = time.monotonic()
         for name in cluster.webs:
             _restart_web(cluster, secrets, name, timeout)
+        for name in cluster.workers:
+            # A worker left on the old primary could not record its jobs: each would fail
+            # and, after the queue's maxReceiveCount, land in the dead-letter queue.
+            if (pgid := _group(cluster, name)) is not None:
+                stop_group(pgid, timeout=timeout)
+                await_ready(cluster, name, launch(cluster, secrets, name))
+                _say(f"    {name} restarted on the new writer")
         _say(f"==> every web instance writes to the replica ({_since(rolling)} rolling restart,"
              f" {_since(started)} in all)")  # fmt: skip
     return 0
@@ -383,11 +421,17 @@ def down(directory: Path, *, wipe: bool, timeout: float) -> int:
         started = time.monotonic()
         _say(f"==> Stopping the cluster in {directory}")
         ours = [name for name in cluster.components if _group(cluster, name) is not None]
-        for tier in (["haproxy"], cluster.webs, ["redis", *DATABASES]):
+        # Workers after the web tier (nothing new is enqueued), before the queue and
+        # the databases they need to finish the jobs in flight.
+        for tier in (["haproxy"], cluster.webs, cluster.workers, ["sqs", "redis", *DATABASES]):
             _stop_tier(cluster, [name for name in tier if name in ours], timeout)
         cluster.processes = {}
         cluster.save()
-        busy = [f"{n} {cluster.port(n)}" for n in ours if not port_free(cluster.port(n))]
+        busy = [
+            f"{n} {cluster.port(n)}"
+            for n in cluster.listening(ours)
+            if not port_free(cluster.port(n))
+        ]
         if busy:
             raise ClusterError(f"ports still in use after stopping: {', '.join(busy)}")
         if wipe:

@@ -137,11 +137,15 @@ def server_stats(admin_socket: Path) -> dict[str, dict[str, str]]:
     """`show stat` for the web backend's servers: name -> row (status, check_status, scur...)."""
     text = admin(admin_socket, "show stat").lstrip("# ")
     rows = csv.DictReader(io.StringIO(text))
-    return {
+    servers = {
         row["svname"]: row
         for row in rows
         if row.get("pxname") == BACKEND and row.get("svname") not in {"FRONTEND", "BACKEND"}
     }
+    for row in servers.values():
+        # "* L7OK": the last check passed and the next one is running right now.
+        row["check_status"] = row.get("check_status", "").removeprefix("* ")
+    return servers
 
 
 def is_serving(row: dict[str, str] | None) -> bool:

@@ -19,11 +19,12 @@ from pathlib import Path
 
 from ops import cluster_db as db
 from ops import cluster_lb as lb
+from ops import cluster_sqs as sqs
 from ops.cluster_proc import is_running, port_free, spawn, start_time_of, tail, wait_until
 from ops.cluster_state import HOST, MAX_SOCKET_PATH, PROJECT_ROOT, Cluster, database_url
 
 DATABASES = ("primary", "replica")
-READY_TIMEOUT = {"primary": 30.0, "replica": 30.0, "redis": 10.0, "haproxy": 30.0}
+READY_TIMEOUT = {"primary": 30.0, "replica": 30.0, "redis": 10.0, "haproxy": 30.0, "sqs": 30.0}
 WEB_READY_TIMEOUT = 60.0
 # What a web instance inherits from the caller; the app's own settings never leak in.
 _INHERITED = {"PATH", "HOME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "VIRTUAL_ENV"}
@@ -35,6 +36,12 @@ _PROGRAMS = {
     "redis-server": "apt-get install redis-server",
 }
 _MODULES = {"gunicorn": "gunicorn", "MySQLdb": "mysqlclient", "django_redis": "django-redis"}
+# moto's server stands in for SQS: it comes with the test extras, not with production.
+_TEST_MODULES = {"moto": "moto[server]", "flask": "moto[server]"}
+# run_worker says this once it has read its queue's attributes: it is consuming.
+_WORKER_READY = "run_worker: "
+# Where each worker's log stood when it was launched: readiness is read after that.
+_log_offsets: dict[str, int] = {}
 
 
 # manage.py runs in flight, killed if we are interrupted (they run in their own session).
@@ -64,6 +71,14 @@ def check_prerequisites() -> None:
         problems.append(
             f"{', '.join(modules)} missing from {sys.executable}: pip install -e '.[services]'"
         )
+    test_modules = sorted(
+        {pkg for mod, pkg in _TEST_MODULES.items() if importlib.util.find_spec(mod) is None}
+    )
+    if test_modules:
+        problems.append(
+            f"{', '.join(test_modules)} (the cluster's SQS) missing from {sys.executable}: "
+            "pip install -e '.[test]'"
+        )
     if problems:
         raise ClusterError("\n".join(problems))
 
@@ -79,13 +94,15 @@ def check_paths(cluster: Cluster) -> None:
 
 
 def check_ports_free(cluster: Cluster, names: list[str]) -> None:
-    busy = [f"{n} {cluster.port(n)}" for n in names if not port_free(cluster.port(n))]
+    busy = [
+        f"{n} {cluster.port(n)}" for n in cluster.listening(names) if not port_free(cluster.port(n))
+    ]
     if busy:
         raise ClusterError(
             "ports in use by another program: "
             + ", ".join(busy)
             + " (pick others with --port, --web-port, --primary-port, --replica-port,"
-            " --redis-port)"
+            " --redis-port, --sqs-port)"
         )
 
 
@@ -95,7 +112,7 @@ def running(cluster: Cluster, name: str) -> bool:
 
 
 def app_env(cluster: Cluster, secrets: dict[str, str], instance: str | None = None) -> dict:
-    """The environment of a web instance (or, without `instance`, of a manage.py run)."""
+    """The environment of a web instance or worker (without `instance`, of a manage.py run)."""
     inherited = {k: v for k, v in os.environ.items() if k in _INHERITED or k.startswith("LC_")}
     password = secrets["app_password"]
     env = {
@@ -117,11 +134,27 @@ def app_env(cluster: Cluster, secrets: dict[str, str], instance: str | None = No
         # haproxy appends the client to X-Forwarded-For.
         "TRUSTED_PROXY_COUNT": "1",
         "EDGE_CACHE_SECONDS": str(cluster.settings.edge_cache),
+        # The sitemap's periodic refresh renders for the address visitors use.
+        "SITE_URL": cluster.url,
+        # Tasks go through SQS (moto) to the workers, as on the production worker tier.
+        "TASKS_BACKEND": "sqs",
+        "WORKER_QUEUE_URL": sqs.queue_url(cluster),
+        **sqs.environment(cluster),
+        # Below the queue's visibility: a killed worker's job is taken over when its
+        # message comes back, not refused as still running (blog/worker.py).
+        "WORKER_TASK_TIME_LIMIT": str(max(cluster.settings.queue_visibility - 1, 1)),
+        # A short long-poll, so that a worker asked to stop exits within `down`'s timeout.
+        "WORKER_POLL_SECONDS": "2",
+        # One file per message under mail/: tests and people read what was sent.
+        "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+        "EMAIL_FILE_PATH": str(cluster.mail),
     }
     if cluster.writer == "primary":
         env["DATABASE_REPLICA_URL"] = database_url(cluster, "replica", password)
     env.update(cluster.settings.extra_env)
-    if instance:
+    if instance and instance.startswith("worker"):
+        env.update(CLOUDBLOG_INSTANCE=instance, WORKER_INSTANCE="true")
+    elif instance:
         env.update(
             CLOUDBLOG_INSTANCE=instance,
             GUNICORN_BIND=f"{HOST}:{cluster.port(instance)}",
@@ -203,6 +236,13 @@ def launch(cluster: Cluster, secrets: dict[str, str], name: str) -> subprocess.P
         argv = db.server_argv(cluster.db_dir(name), program("mariadbd"))
     elif name == "redis":
         argv = _redis_argv(cluster)
+    elif name == "sqs":
+        argv = sqs.server_argv(cluster)
+    elif name.startswith("worker"):
+        argv = [sys.executable, str(PROJECT_ROOT / "manage.py"), "run_worker"]
+        env = app_env(cluster, secrets, name)
+        log = cluster.log(name)
+        _log_offsets[name] = log.stat().st_size if log.exists() else 0
     elif name == "haproxy":
         cluster.haproxy_cfg.write_text(
             lb.render_cfg(
@@ -259,11 +299,24 @@ def serving(cluster: Cluster, webs: list[str]) -> bool:
     return all(lb.is_serving(stats.get(web)) for web in webs)
 
 
+def _worker_consuming(cluster: Cluster, name: str) -> bool:
+    try:
+        with cluster.log(name).open("rb") as log:
+            log.seek(_log_offsets.get(name, 0))
+            return _WORKER_READY.encode() in log.read()
+    except OSError:
+        return False
+
+
 def is_ready(cluster: Cluster, name: str) -> bool:
     if name in DATABASES:
         return db.ping(cluster.db_dir(name))
     if name == "redis":
         return _redis_ok(cluster.port(name))
+    if name == "sqs":
+        return sqs.ping(cluster)
+    if name.startswith("worker"):
+        return _worker_consuming(cluster, name)
     if name == "haproxy":
         return serving(cluster, [web for web in cluster.webs if running(cluster, web)])
     return _http_ok(cluster.port(name), "/healthz")

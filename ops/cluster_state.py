@@ -38,6 +38,11 @@ class Settings:
     primary_port: int = 3307
     replica_port: int = 3308
     redis_port: int = 6380
+    # moto standing in for SQS, and the run_worker processes that consume its queue.
+    sqs_port: int = 9324
+    worker_instances: int = 1
+    # The work queue's visibility timeout: how long a killed worker's job stays hidden.
+    queue_visibility: int = 30
     seed_posts: int = 100
     redis_persist: bool = False
     # haproxy's cache of anonymous pages (EDGE_CACHE_SECONDS): off, so that the failure
@@ -61,12 +66,19 @@ class Cluster:
         return [f"web{k}" for k in range(1, self.settings.instances + 1)]
 
     @property
+    def workers(self) -> list[str]:
+        return [f"worker{k}" for k in range(1, self.settings.worker_instances + 1)]
+
+    @property
     def components(self) -> list[str]:
         """In start order; `down` goes the other way."""
-        return ["primary", "replica", "redis", *self.webs, "haproxy"]
+        return ["primary", "replica", "redis", "sqs", *self.webs, *self.workers, "haproxy"]
 
     def port(self, name: str) -> int:
+        """The port a component listens on; 0 for a worker, which listens on none."""
         s = self.settings
+        if name.startswith("worker"):
+            return 0
         if name.startswith("web"):
             return s.web_port + int(name[3:]) - 1
         ports = {
@@ -74,8 +86,12 @@ class Cluster:
             "primary": s.primary_port,
             "replica": s.replica_port,
             "redis": s.redis_port,
+            "sqs": s.sqs_port,
         }
         return ports[name]
+
+    def listening(self, names: list[str]) -> list[str]:
+        return [name for name in names if self.port(name)]
 
     # --- paths -------------------------------------------------------------------
     @property
@@ -88,6 +104,11 @@ class Cluster:
     @property
     def media(self) -> Path:
         return self.dir / "media"
+
+    @property
+    def mail(self) -> Path:
+        """Where the app's mail lands, one file per message (the file mail backend)."""
+        return self.dir / "mail"
 
     @property
     def static(self) -> Path:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from ops import cluster_db as db
+from ops import cluster_sqs as sqs
 from ops.cluster_proc import is_stopped, memory_kib
 from ops.cluster_run import DATABASES, haproxy_stats, running
 from ops.cluster_state import Cluster
@@ -43,6 +44,8 @@ def collect(cluster: Cluster) -> dict:
             entry["haproxy"] = {"status": row["status"], "check": row["check_status"]}
         if name in DATABASES:
             entry.update(_database(cluster, name))
+        if name == "sqs" and alive:
+            entry["queue"] = sqs.depth(cluster)
         components[name] = entry
     primary, replica = components["primary"], components["replica"]
     if replica.get("replication") and "gtid_binlog_pos" in primary:
@@ -66,6 +69,13 @@ def _detail(name: str, entry: dict) -> str:
         return f"{balancer}; log {entry['log']}" if view else f"log {entry['log']}"
     if view:
         return balancer
+    if queue := entry.get("queue"):
+        if "error" in queue:
+            return f"queue unreachable: {queue['error']}"
+        return (
+            f"queue: {queue['visible']} visible, {queue['in_flight']} in flight, "
+            f"{queue['dead_letters']} in the DLQ"
+        )
     if name not in DATABASES:
         return ""
     if "error" in entry:
@@ -93,7 +103,8 @@ def print_status(report: dict, *, as_json: bool) -> None:
     for name, entry in report["components"].items():
         state = "STOPPED" if entry["stopped"] else "running" if entry["running"] else "DOWN"
         pid = entry["pid"] or "-"
+        port = entry["port"] or "-"
         mib = entry["memory_kib"] // 1024
-        line = f"{name:<10} {state:<8} {pid:>7} {entry['port']:>6} {mib:>5}  "
+        line = f"{name:<10} {state:<8} {pid:>7} {port:>6} {mib:>5}  "
         print(line + _detail(name, entry))
     print(f"memory in all: {report['memory_mib']} MiB (PSS)")

@@ -89,7 +89,10 @@ step "Checking OS packages"
 needed=()
 if command -v dpkg-query >/dev/null; then
     # haproxy: the load balancer of the local cluster tests (tests/cluster).
-    for package in libmariadb-dev pkg-config chromium haproxy; do
+    # packer, cloud-init, shellcheck, debootstrap: the golden AMI and user-data checks.
+    # mariadb-client: mariadb-dump and mariadb for manage.py backup/restore (tests/test_backup.py).
+    for package in libmariadb-dev pkg-config chromium haproxy packer cloud-init shellcheck \
+        debootstrap systemd mariadb-client; do
         pkg_installed "$package" || needed+=("$package")
     done
     command -v cc >/dev/null || needed+=(gcc)

@@ -24,6 +24,8 @@ def _test_settings(settings, tmp_path):
     # Factories write past the services, so pages would go stale: tests/test_page_cache.py
     # turns the page cache on where it is the subject.
     settings.PAGE_CACHE_SECONDS = 0
+    # Likewise the sitemap's copy (tests/test_sitemap_cache.py turns it on).
+    settings.SITEMAP_REFRESH_SECONDS = 0
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -103,3 +105,13 @@ def pytest_report_header(config):
         f"DATABASE_URL={os.environ.get('DATABASE_URL', '(default sqlite)')}",
         f"REDIS_URL={os.environ.get('REDIS_URL', '(unset: locmem cache)')}",
     ]
+
+
+def pytest_collection_modifyitems(config, items):
+    """Slow tiers (`-m slow`, e.g. the debootstrap chroot) run when asked for, and in CI."""
+    if "slow" in (config.option.markexpr or "") or os.environ.get("CI") == "true":
+        return
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if not item.get_closest_marker("slow")]

@@ -83,6 +83,9 @@ def production_key() -> str:
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
         ({"DJANGO_DEBUG": "false"}, "DJANGO_SECRET_KEY"),
         ({"SESSION_STORE": "signed_cookies"}, "DJANGO_SECRET_KEY"),
+        ({"SITE_URL": "blog.example.com"}, "SITE_URL"),
+        ({"SITE_URL": "https://blog.example.com/blog"}, "SITE_URL"),
+        ({"SITEMAP_REFRESH_SECONDS": "-1"}, "SITEMAP_REFRESH_SECONDS"),
     ],
     ids=lambda value: (
         "-".join(f"{k}={v}" for k, v in value.items()) if isinstance(value, dict) else value

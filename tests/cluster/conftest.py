@@ -129,9 +129,15 @@ def _free_port_block(size: int) -> int:
 
 
 @contextmanager
-def running_cluster(directory: Path, *, env: dict[str, str] | None = None):
+def running_cluster(
+    directory: Path,
+    *,
+    env: dict[str, str] | None = None,
+    instances: int = INSTANCES,
+    options: tuple[str, ...] = (),
+):
     """`ops cluster up` in `directory` on free ports (extra `--env` settings for every
-    instance), the cluster while the block runs, `down --wipe` after it."""
+    instance, extra `up` options), the cluster while the block runs, `down --wipe` after."""
     base = _free_port_block(20)
     ports = {
         "lb": base,
@@ -139,16 +145,18 @@ def running_cluster(directory: Path, *, env: dict[str, str] | None = None):
         "primary": base + 10,
         "replica": base + 11,
         "redis": base + 12,
+        "sqs": base + 13,
     }
-    local = LocalCluster(dir=directory, ports=ports)
+    local = LocalCluster(dir=directory, ports=ports, instances=instances)
     settings = [arg for name, value in (env or {}).items() for arg in ("--env", f"{name}={value}")]
     try:
         started = local.ops(
             "up",
-            *("--instances", str(INSTANCES), "--seed-posts", "30"),
+            *("--instances", str(instances), "--seed-posts", "30"),
             *("--port", str(ports["lb"]), "--web-port", str(ports["web"])),
             *("--primary-port", str(ports["primary"]), "--replica-port", str(ports["replica"])),
-            *("--redis-port", str(ports["redis"])),
+            *("--redis-port", str(ports["redis"]), "--sqs-port", str(ports["sqs"])),
+            *options,
             *settings,
             timeout=180,
         )

@@ -29,7 +29,7 @@ def task_ids_back_to_blank(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('blog', '0004_task_runs'),
+        ('blog', '0005_media_library'),
     ]
 
     operations = [

@@ -1,0 +1,221 @@
+"""The worker tier in the local cluster: web instances enqueue to SQS (moto), run_worker
+sends the mail. A visitor's comment through haproxy must reach the post's author by
+mail exactly once, even when the worker dies while comments keep coming.
+
+The file has its own cluster (two instances, a short queue visibility so that a killed
+worker's messages come back in seconds); the tests run in file order.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+import urllib.request
+from http.cookiejar import CookieJar
+
+import pytest
+
+from tests.cluster.conftest import running_cluster
+
+pytestmark = pytest.mark.cluster
+
+# The work queue's visibility timeout (--queue-visibility): how long a killed worker's
+# messages stay hidden. WORKER_TASK_TIME_LIMIT follows it, so they are taken over at once.
+VISIBILITY = 4
+MAIL_WAIT = 20.0
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    with running_cluster(
+        tmp_path_factory.mktemp("workers"),
+        env={"COMMENT_RATE_LIMIT": "100000"},
+        instances=2,
+        options=("--queue-visibility", str(VISIBILITY)),
+    ) as local:
+        yield local
+
+
+class _KeepRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # the 302 is the answer: the comment was taken
+
+
+def _visitor():
+    return urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(CookieJar()), _KeepRedirects()
+    )
+
+
+class Thread:
+    """Where a known reader comments: a published comment mails the post's author."""
+
+    def __init__(self, cluster) -> None:
+        self.cluster = cluster
+        # A reader with an approved comment is approved at once (WordPress's rule).
+        known = cluster.sql(
+            "primary",
+            "SELECT CONCAT_WS('|', author_name, author_email) FROM blog_comment "
+            "WHERE status = 'approved' AND user_id IS NULL ORDER BY id LIMIT 1",
+        )
+        self.name, self.email = known[0].split("|")
+        post_id, self.author_email = cluster.sql(
+            "primary",
+            "SELECT CONCAT_WS('|', p.id, u.email) FROM blog_post p "
+            "JOIN auth_user u ON u.id = p.author_id WHERE p.status = 'publish' AND p.kind = 'post' "
+            "AND p.published_at <= UTC_TIMESTAMP() "
+            "AND p.comment_status = 'open' AND p.password = '' AND u.email <> '' "
+            "ORDER BY p.id LIMIT 1",
+        )[0].split("|")
+        self.action = f"/posts/{post_id}/comments/"
+
+    def comment(self, visitor, marker: str) -> bool:
+        """Post one comment; True when the site took it (published, so a mail is due)."""
+        form = {"body": f"Worker check {marker}", "parent": "", "homepage": ""}
+        form.update(name=self.name, email=self.email)
+        answer = self.cluster.fetch(visitor, self.cluster.url(self.action), form)
+        return answer.status == 302 and "#comment-" in answer.headers.get("location", "")
+
+
+def _mail_counts(cluster, markers: list[str]) -> dict[str, int]:
+    """How many mails mention each marker (one file per message under mail/)."""
+    texts = [path.read_text(errors="replace") for path in (cluster.dir / "mail").glob("*")]
+    return {marker: sum(text.count(marker) for text in texts) for marker in markers}
+
+
+def _await_mail(cluster, markers: list[str], timeout: float = MAIL_WAIT) -> dict[str, int]:
+    deadline = time.monotonic() + timeout
+    while True:
+        counts = _mail_counts(cluster, markers)
+        if all(counts.values()) or time.monotonic() > deadline:
+            return counts
+        time.sleep(0.2)
+
+
+def _queue(cluster) -> dict:
+    return cluster.status()["components"]["sqs"]["queue"]
+
+
+def _await_drained(cluster, timeout: float = 10) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        queue = _queue(cluster)
+        if queue["visible"] == queue["in_flight"] == 0 or time.monotonic() > deadline:
+            return queue
+        time.sleep(0.3)
+
+
+def _ops(cluster, *args: str) -> str:
+    done = cluster.ops(*args)
+    assert done.returncode == 0, f"ops cluster {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def thread(cluster):
+    return Thread(cluster)
+
+
+def test_a_comment_through_haproxy_is_mailed_to_the_author_by_the_worker(cluster, thread):
+    marker = f"[one-{secrets.token_hex(4)}]"
+    started = time.monotonic()
+    assert thread.comment(_visitor(), marker)
+
+    counts = _await_mail(cluster, [marker])
+    print(f"\ncomment to mail file: {time.monotonic() - started:.2f}s")
+
+    assert counts == {marker: 1}
+    mail = next(
+        path.read_text() for path in (cluster.dir / "mail").glob("*") if marker in path.read_text()
+    )
+    assert f"To: {thread.author_email}" in mail
+    assert f"{thread.name} commented on" in mail
+    assert _await_drained(cluster) == {
+        **_queue(cluster),
+        "visible": 0,
+        "in_flight": 0,
+        "dead_letters": 0,
+    }
+    table = _ops(cluster, "status")
+    print(table)
+    assert "queue: 0 visible, 0 in flight, 0 in the DLQ" in table
+    assert cluster.status()["components"]["worker1"]["running"] is True
+
+
+def test_a_worker_killed_while_comments_arrive_loses_no_mail_and_sends_none_twice(cluster, thread):
+    run = secrets.token_hex(4)
+    taken: list[str] = []
+    refused: list[str] = []
+    stop = threading.Event()
+
+    def comment_steadily() -> None:
+        visitor = _visitor()
+        for n in range(400):
+            if stop.is_set():
+                return
+            marker = f"[kill-{run}-{n:03d}]"
+            (taken if thread.comment(visitor, marker) else refused).append(marker)
+            time.sleep(0.05)
+
+    poster = threading.Thread(target=comment_steadily, daemon=True)
+    poster.start()
+    try:
+        _await_count(taken, 5)
+        # Frozen first, so that it holds messages it received but never ran: a SIGKILL
+        # then leaves them in flight until their visibility timeout, as a crash would.
+        _ops(cluster, "kill", "worker1", "--signal", "STOP")
+        _await_count(taken, len(taken) + 5)
+        held = _await_in_flight(cluster)
+        _ops(cluster, "kill", "worker1")
+        assert cluster.status()["components"]["worker1"]["running"] is False
+        _await_count(taken, len(taken) + 5)
+        restarted = time.monotonic()
+        _ops(cluster, "start", "worker1")
+        _await_count(taken, len(taken) + 5)
+    finally:
+        stop.set()
+        poster.join(timeout=30)
+
+    counts = _await_mail(cluster, taken, timeout=VISIBILITY + MAIL_WAIT)
+    print(
+        f"\n{len(taken)} comments taken, {held} message(s) in flight in the killed worker; "
+        f"every mail out {time.monotonic() - restarted:.1f}s after the restart"
+    )
+    assert refused == []
+    assert [m for m, n in counts.items() if n == 0] == [], "mail lost"
+    assert [m for m, n in counts.items() if n > 1] == [], "mail sent twice"
+    assert _await_drained(cluster)["dead_letters"] == 0
+
+
+def test_a_restarted_sqs_has_its_queues_again_and_mail_flows(cluster, thread):
+    _ops(cluster, "kill", "sqs")
+    # While the queue is down the comment is still taken; its mail is lost (moto keeps
+    # nothing; real SQS does not go away like this).
+    lost = f"[down-{secrets.token_hex(4)}]"
+    assert thread.comment(_visitor(), lost)
+
+    _ops(cluster, "start", "sqs")
+    marker = f"[back-{secrets.token_hex(4)}]"
+    assert thread.comment(_visitor(), marker)
+
+    assert _await_mail(cluster, [marker]) == {marker: 1}
+    assert _mail_counts(cluster, [lost]) == {lost: 0}
+    assert _queue(cluster)["dead_letters"] == 0
+
+
+def _await_count(items: list, count: int, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while len(items) < count:
+        assert time.monotonic() < deadline, f"only {len(items)} of {count} comments taken"
+        time.sleep(0.05)
+
+
+def _await_in_flight(cluster, timeout: float = 5) -> int:
+    deadline = time.monotonic() + timeout
+    while True:
+        in_flight = _queue(cluster)["in_flight"]
+        if in_flight or time.monotonic() > deadline:
+            assert in_flight >= 1, "the frozen worker holds no message"
+            return in_flight
+        time.sleep(0.2)
