@@ -247,6 +247,13 @@ def test_nginx_serves_static_and_media_with_nosniff():
         assert 'add_header X-Content-Type-Options "nosniff" always;' in block
 
 
+def test_nginx_never_serves_the_private_originals():
+    conf = NGINX_CONF.read_text()
+    # ^~ wins over every regex location, so no later rule can expose them again.
+    block = conf.split("location ^~ /media/private/ {", 1)[1].split("}", 1)[0]
+    assert block.strip() == "return 404;"
+
+
 def test_services_wait_for_the_bootstrap_and_run_unprivileged():
     bootstrap = (UNITS / "cloudblog-bootstrap.service").read_text()
     assert "Type=oneshot" in bootstrap
