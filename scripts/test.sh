@@ -19,6 +19,9 @@ WAIT_SECONDS=${WAIT_SECONDS:-30}
 DEFAULT_DATABASE_URL=mysql://root@127.0.0.1:3306/cloudblog
 export DATABASE_URL=${TEST_DATABASE_URL:-$DEFAULT_DATABASE_URL}
 export REDIS_URL=${TEST_REDIS_URL:-redis://127.0.0.1:6379/15}
+# The slow tier (the provisioning scripts in a debootstrapped chroot, tests/test_ami_chroot.py)
+# fits in the suite's time: run it unless RUN_SLOW_TESTS=0.
+export RUN_SLOW_TESTS=${RUN_SLOW_TESTS:-1}
 
 step() { printf '\n==> %s\n' "$*"; }
 die() {

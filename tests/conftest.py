@@ -108,8 +108,10 @@ def pytest_report_header(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Slow tiers (`-m slow`, e.g. the debootstrap chroot) run when asked for, and in CI."""
-    if "slow" in (config.option.markexpr or "") or os.environ.get("CI") == "true":
+    """Slow tiers (`-m slow`, e.g. the debootstrap chroot) run when asked for: `-m slow`,
+    RUN_SLOW_TESTS=1 (what scripts/test.sh, hence `make test` and CI, sets) or CI=true."""
+    asked = os.environ.get("RUN_SLOW_TESTS") == "1" or os.environ.get("CI") == "true"
+    if "slow" in (config.option.markexpr or "") or asked:
         return
     slow = [item for item in items if item.get_closest_marker("slow")]
     if slow:
