@@ -178,6 +178,8 @@ def main() -> int:
     django.setup()
     from django.conf import settings
     from django.core.management import call_command
+    from django.db import connection
+    from django.db.utils import OperationalError
     from django.test.utils import override_settings
 
     from blog.models import TaskRun
@@ -185,6 +187,14 @@ def main() -> int:
     from blog.worker_loop import Consumer
     from tests.worker_tasks import noop
 
+    try:
+        connection.ensure_connection()
+    except OperationalError as exc:
+        name = settings.DATABASES["default"]["NAME"]
+        raise SystemExit(
+            f"cannot use the database {name!r} ({exc}): create it first, e.g. "
+            f"mariadb -h127.0.0.1 -uroot -e 'CREATE DATABASE {name}', or set DATABASE_URL"
+        ) from None
     call_command("migrate", verbosity=0)
 
     def backend_on(queue: str, outbox: bool = False) -> dict:
