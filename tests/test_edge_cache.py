@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import http.client
 import shutil
-import socket
 import subprocess
 import time
 from datetime import timedelta
@@ -23,6 +22,7 @@ from blog.services import post_save
 from config.cache import reset_breaker
 from ops.cluster_lb import render_cfg
 from tests.factories import make_post
+from tests.net import unused_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -92,12 +92,6 @@ def test_the_edge_may_not_keep_a_page_past_the_next_scheduled_post(client, autho
 # --- haproxy in front ------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _get(port: int, path: str, cookie: str = "") -> tuple[int, dict[str, str], str]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
@@ -114,7 +108,7 @@ def haproxy(live_server, tmp_path):
     program = shutil.which("haproxy") or "/usr/sbin/haproxy"
     if not Path(program).exists():
         pytest.fail("haproxy is not installed: scripts/test.sh installs it (apt-get)")
-    port = _free_port()
+    port = unused_port()
     backend = int(live_server.url.rsplit(":", 1)[1])
     cfg = tmp_path / "haproxy.cfg"
     cfg.write_text(

@@ -15,17 +15,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.net import unused_port
+
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = Path(sys.executable).parent / "gunicorn"
 GRACEFUL_TIMEOUT = 5
 USER_AGENT = 'probe "quoted" \\ agent/1.0'
 REQUEST_ID = "test-request-0123456789"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _wait_for_port(port: int, proc: subprocess.Popen, log: Path, deadline: float = 15) -> None:
@@ -60,7 +56,7 @@ def gunicorn_env(tmp_path):
         CLOUDBLOG_VAR_DIR=str(tmp_path),
         DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
         DJANGO_DEBUG="true",
-        GUNICORN_BIND=f"127.0.0.1:{_free_port()}",
+        GUNICORN_BIND=f"127.0.0.1:{unused_port()}",
         GUNICORN_WORKERS="1",
         GUNICORN_GRACEFUL_TIMEOUT=str(GRACEFUL_TIMEOUT),
     )

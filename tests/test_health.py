@@ -16,6 +16,7 @@ from django.urls import reverse
 
 from config import health
 from config.cache import reset_breaker
+from tests.net import unused_port
 
 CACHE_METHODS = (
     "get",
@@ -64,12 +65,6 @@ def cache_calls(monkeypatch):
 
         monkeypatch.setattr(backend, name, spy)
     return calls
-
-
-def _unused_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _fail(message):
@@ -155,7 +150,7 @@ def test_readyz_fails_when_the_writer_is_unreachable(client, media_root, tmp_pat
     settings_dict = connections["default"].settings_dict
     saved = dict(settings_dict)
     if connections["default"].vendor == "mysql":
-        settings_dict.update(HOST="127.0.0.1", PORT=str(_unused_port()))
+        settings_dict.update(HOST="127.0.0.1", PORT=str(unused_port()))
     else:
         settings_dict["NAME"] = str(tmp_path / "no-such-dir" / "db.sqlite3")
     try:

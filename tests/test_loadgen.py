@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,6 +14,7 @@ from blog import roles
 from blog.models import Comment
 from tests.factories import PASSWORD, make_post, make_user
 from tests.loadgen import Load, User
+from tests.net import unused_port
 
 
 @pytest.fixture
@@ -66,9 +66,7 @@ def test_anonymous_comments_are_acknowledged_and_held(site, live_server):
 
 
 def test_a_dead_server_is_counted_not_fatal_and_stop_ends_the_run():
-    with socket.socket() as sock:  # a port nothing listens on
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = unused_port()
     stop = threading.Event()
     run = Load(f"http://127.0.0.1:{port}", users=3, duration=60, stop_event=stop).start()
     threading.Timer(0.5, stop.set).start()

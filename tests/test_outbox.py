@@ -26,6 +26,7 @@ from blog import outbox
 from blog.models import Comment, OutboxMessage, TaskRun
 from tests import worker_tasks
 from tests.factories import make_post
+from tests.net import unused_port
 from tests.sqsd import Daemon, make_queues
 
 REPO = Path(__file__).resolve().parent.parent
@@ -74,12 +75,6 @@ def _flush(*args: str) -> str:
     out = StringIO()
     call_command("flush_outbox", *args, stdout=out)
     return out.getvalue().strip()
-
-
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
@@ -147,7 +142,7 @@ def test_sqs_unreachable_still_answers_the_request_and_the_sweeper_sends_it_late
     client, queues, author, editor, settings
 ):
     post = make_post(author)
-    settings.AWS_ENDPOINT_URL = f"http://127.0.0.1:{_closed_port()}"
+    settings.AWS_ENDPOINT_URL = f"http://127.0.0.1:{unused_port()}"
 
     response = _comment(client, post)
 
@@ -362,10 +357,10 @@ def test_a_process_that_exits_drains_its_sender_first(queues, tmp_path):
 
 
 def test_a_gunicorn_worker_sends_its_comment_s_job_and_drains_on_sigterm(queues, author, tmp_path):
-    from tests.test_gunicorn import GUNICORN, _free_port, _wait_for_port
+    from tests.test_gunicorn import GUNICORN, _wait_for_port
 
     post = make_post(author, title="Served by gunicorn")
-    port = _free_port()
+    port = unused_port()
     env = {
         key: value
         for key, value in os.environ.items()
