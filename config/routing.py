@@ -54,9 +54,14 @@ def is_writer_unavailable(exc: BaseException | None) -> bool:
     Only connection loss and read-only answers count: bad SQL, a deadlock or a
     wrong password are bugs or configuration, and stay a 500.
     """
+    return _error_code(exc) in _WRITER_UNAVAILABLE_CODES
+
+
+def _error_code(exc: BaseException | None) -> int | None:
+    """The MySQL/MariaDB error number of a database OperationalError, else None."""
     if not isinstance(exc, OperationalError) or not exc.args:
-        return False
-    return exc.args[0] in _WRITER_UNAVAILABLE_CODES
+        return None
+    return exc.args[0]
 
 
 # Per process: until when the replica is left alone after it could not be reached.
@@ -179,9 +184,7 @@ class ReplicaRoutingMiddleware:
         global _replica_down_until
         if not (
             reads_from_replica()
-            and isinstance(exception, OperationalError)
-            and exception.args
-            and exception.args[0] in _CONNECTION_LOST_CODES
+            and _error_code(exception) in _CONNECTION_LOST_CODES
             and _replica_unreachable()
         ):
             return None

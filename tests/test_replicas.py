@@ -102,31 +102,25 @@ def _from(captured, table: str) -> list[str]:
 
 
 @contextmanager
+def _unreachable(alias: str):
+    """Point one alias at a closed port, as a dead endpoint would be; the other keeps its own."""
+    connection = connections[alias]
+    saved = connection.settings_dict["HOST"], connection.settings_dict["PORT"]
+    connection.close()
+    connection.settings_dict.update(HOST="127.0.0.1", PORT="1")
+    try:
+        yield
+    finally:
+        connection.close()
+        connection.settings_dict["HOST"], connection.settings_dict["PORT"] = saved
+
+
 def _writer_down():
-    """Point the writer alias at a closed port; the replica keeps its own connection."""
-    writer = connections[DEFAULT_DB_ALIAS]
-    saved = writer.settings_dict["HOST"], writer.settings_dict["PORT"]
-    writer.close()
-    writer.settings_dict.update(HOST="127.0.0.1", PORT="1")
-    try:
-        yield
-    finally:
-        writer.close()
-        writer.settings_dict["HOST"], writer.settings_dict["PORT"] = saved
+    return _unreachable(DEFAULT_DB_ALIAS)
 
 
-@contextmanager
 def _replica_down():
-    """Point the replica alias at a closed port, as a dead reader endpoint would be."""
-    replica = connections[REPLICA]
-    saved = replica.settings_dict["HOST"], replica.settings_dict["PORT"]
-    replica.close()
-    replica.settings_dict.update(HOST="127.0.0.1", PORT="1")
-    try:
-        yield
-    finally:
-        replica.close()
-        replica.settings_dict["HOST"], replica.settings_dict["PORT"] = saved
+    return _unreachable(REPLICA)
 
 
 def _kill_session(connection) -> None:
