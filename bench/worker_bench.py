@@ -101,8 +101,8 @@ def _in_transactions(jobs: int, pace_ms: float) -> list[float]:
     time of the enqueue (the INSERT) plus the hand-off to the sender at commit."""
     from django.db import transaction
 
-    from blog.models import CacheEpoch
     from tests.worker_tasks import noop
+    from webtier.models import CacheEpoch
 
     CacheEpoch.objects.get_or_create(name="bench-request")  # the request's own write
     in_transaction: list[float] = []
@@ -129,8 +129,8 @@ def _in_transactions(jobs: int, pace_ms: float) -> list[float]:
 def _outbox_enqueues(jobs: int, pace_ms: float) -> dict:
     from unittest import mock
 
-    from blog import outbox
     from tests.worker_tasks import noop
+    from worker import outbox
 
     # Without a sender running beside it: the INSERT alone, to tell the database's
     # share from the sender thread's (it competes for the GIL). The sweeper sends these.
@@ -182,10 +182,10 @@ def main() -> int:
     from django.db.utils import OperationalError
     from django.test.utils import override_settings
 
-    from blog.models import TaskRun
-    from blog.task_backends import sqs_client
-    from blog.worker_loop import Consumer
     from tests.worker_tasks import noop
+    from worker.consumer import Consumer
+    from worker.models import TaskRun
+    from worker.sqs import sqs_client
 
     try:
         connection.ensure_connection()
@@ -200,7 +200,7 @@ def main() -> int:
     def backend_on(queue: str, outbox: bool = False) -> dict:
         url = sqs_client().create_queue(QueueName=queue)["QueueUrl"]
         options = {"queue_url": url, "outbox": outbox}
-        return {"default": {"BACKEND": "blog.task_backends.SQSBackend", "OPTIONS": options}}
+        return {"default": {"BACKEND": "worker.backends.SQSBackend", "OPTIONS": options}}
 
     with override_settings(TASKS=backend_on("bench-outbox", outbox=True)):
         noop.enqueue()  # the client, the sender thread and the connection start once

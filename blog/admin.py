@@ -28,8 +28,6 @@ from django.utils.text import Truncator
 from blog import services
 from blog.admin_revisions import RevisionViewsMixin
 from blog.models import Category, Comment, Page, Post, Tag
-from blog.page_cache import pages_changed
-from blog.rendering import render_comment
 
 User = get_user_model()
 
@@ -47,17 +45,6 @@ def _add_service_error(form: forms.Form, exc: ValidationError | PermissionDenied
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, _error_text(exc))
-
-
-def _is_own_ancestor(obj, parent) -> bool:
-    """Would making `parent` the parent of `obj` close a loop? Stops on loops already stored."""
-    seen = set()
-    while parent is not None and parent.pk not in seen:
-        if obj.pk is not None and parent.pk == obj.pk:
-            return True
-        seen.add(parent.pk)
-        parent = parent.parent
-    return False
 
 
 def _run_per_object(modeladmin, request, queryset, service, done_verb: str) -> None:
@@ -223,7 +210,7 @@ class _ContentAdmin(RevisionViewsMixin, admin.ModelAdmin):
         return {"author": request.user.pk, **super().get_changeform_initial_data(request)}
 
     def save_model(self, request, obj, form, change):
-        services.post_save(post=obj, by=request.user)
+        services.post_write(post=obj, by=request.user)
 
     def _preview_url(self, obj) -> str | None:
         if obj.pk is None or obj.is_public or obj.status in (Post.Status.PRIVATE, _TRASH):
@@ -361,28 +348,19 @@ class PageAdmin(_ContentAdmin):
 class CategoryForm(forms.ModelForm):
     def clean_parent(self):
         parent = self.cleaned_data["parent"]
-        if _is_own_ancestor(self.instance, parent):
+        if services.category_is_own_ancestor(self.instance, parent):
             raise ValidationError("A category cannot be its own ancestor.")
         return parent
 
 
 class _TaxonomyMixin:
-    """Post counts in the list; names show on every page, so changes purge the page cache."""
+    """Post counts in the list; writes go through the taxonomy services (blog/services/)."""
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(post_count=Count("posts"))
 
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        pages_changed()
-
     def delete_model(self, request, obj):
-        super().delete_model(request, obj)
-        pages_changed()
-
-    def delete_queryset(self, request, queryset):
-        super().delete_queryset(request, queryset)
-        pages_changed()
+        self.delete_queryset(request, [obj])
 
     @admin.display(description="Posts", ordering="post_count")
     def post_count(self, obj):
@@ -397,12 +375,24 @@ class CategoryAdmin(_TaxonomyMixin, admin.ModelAdmin):
     search_fields = ("name", "slug", "description")
     prepopulated_fields = {"slug": ("name",)}
 
+    def save_model(self, request, obj, form, change):
+        services.category_save(category=obj, by=request.user)
+
+    def delete_queryset(self, request, queryset):
+        services.category_delete(categories=queryset, by=request.user)
+
 
 @admin.register(Tag)
 class TagAdmin(_TaxonomyMixin, admin.ModelAdmin):
     list_display = ("name", "slug", "post_count")
     search_fields = ("name", "slug", "description")
     prepopulated_fields = {"slug": ("name",)}
+
+    def save_model(self, request, obj, form, change):
+        services.tag_save(tag=obj, by=request.user)
+
+    def delete_queryset(self, request, queryset):
+        services.tag_delete(tags=queryset, by=request.user)
 
 
 # --- Comments ---------------------------------------------------------------
@@ -470,17 +460,8 @@ class CommentAdmin(admin.ModelAdmin):
         return Truncator(obj.body).chars(80)
 
     def save_model(self, request, obj, form, change):
-        status = obj.status
-        if "status" in form.changed_data:
-            obj.status = form.initial["status"]  # the service moves it and recounts
-        obj.body_html = render_comment(obj.body)
-        obj.save()
-        pages_changed()
-        if status != obj.status:
-            services.comment_set_status(comments=[obj], status=status, by=request.user)
-            obj.status = status
+        services.comment_update(comment=obj, by=request.user)
 
 
-# Users and roles, the media library and task runs (blog/admin_tasks.py) live in their
-# own modules; importing them registers them.
-from blog import admin_media, admin_tasks, admin_users  # noqa: E402, F401
+# Users and roles live in their own module; importing it registers them.
+from blog import admin_users  # noqa: E402, F401

@@ -1,6 +1,6 @@
 """The demo site a newcomer sees after `make run`: people, categories, tags, posts, pages, comments.
 
-Posts and pages go through `services.post_save`, so slugs, rendering and revisions
+Posts and pages go through `services.post_write`, so slugs, rendering and revisions
 are what the admin would make. A fixed seed makes every run build the same site;
 only the dates move, since they are relative to now.
 """
@@ -334,7 +334,7 @@ def _tags() -> dict[str, Tag]:
 def _save(by, **fields) -> Post:
     categories = fields.pop("categories", [])
     tags = fields.pop("tags", [])
-    post = services.post_save(post=Post(**fields), by=by)
+    post = services.post_write(post=Post(**fields), by=by)
     post.categories.set(categories)
     post.tags.set(tags)
     return post

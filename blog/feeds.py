@@ -11,8 +11,8 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
 
-from blog.media_render import media_expand
 from blog.models import Category, Comment, Post, Tag
+from media_library.render import media_expand
 
 FEED_ITEMS = 20
 PROTECTED = "This post is password protected."

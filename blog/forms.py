@@ -33,8 +33,20 @@ class CommentForm(forms.Form):
         else:
             del self.fields["name"], self.fields["email"], self.fields["url"]
 
-    def is_bot(self) -> bool:
-        return bool(self.data.get(HONEYPOT_FIELD, "").strip())
+    def honeypot(self) -> str:
+        """What was typed in the field humans never see (bots fill it in)."""
+        return self.data.get(HONEYPOT_FIELD, "")
+
+    def submission(self) -> dict:
+        """The cleaned fields as comment_submit takes them."""
+        data = self.cleaned_data
+        return {
+            "body": data["body"],
+            "name": data.get("name", ""),
+            "email": data.get("email", ""),
+            "url": data.get("url", ""),
+            "parent_id": data.get("parent"),
+        }
 
 
 class PostPasswordForm(forms.Form):

@@ -63,95 +63,6 @@ class Tag(models.Model):
         return reverse("blog:tag", kwargs={"slug": self.slug})
 
 
-class MediaItemQuerySet(models.QuerySet):
-    def usable_by(self, user) -> MediaItemQuerySet:
-        """What `user` may see, insert and edit: their own uploads, or all for editors."""
-        if user.has_perm("blog.edit_others_posts"):
-            return self
-        return self.filter(uploaded_by=user)
-
-
-class MediaItem(models.Model):
-    """An uploaded image: a private original, a public cleaned "full" image and renditions.
-
-    Everything a page needs to render it (names, sizes, the store the files are in) is in
-    the row, so rendering never asks the store anything. `renditions` lists every public
-    file, "full" first, as dicts: name, file, width, height, mime_type, bytes, sha256.
-    """
-
-    class Store(models.TextChoices):
-        LOCAL = "local", "Local disk"
-        EFS = "efs", "EFS"
-        EBS = "ebs", "EBS"
-        S3 = "s3", "S3"
-
-    class Status(models.TextChoices):
-        PENDING = "pending", "Renditions pending"
-        READY = "ready", "Ready"
-        FAILED = "failed", "Renditions failed"
-
-    # The cleaned, served version of the original (the "full" rendition).
-    file = models.FileField(upload_to="%Y/%m/", max_length=255, blank=True, editable=False)
-    # The upload as received: kept for re-processing, never given a URL.
-    original = models.CharField(max_length=255, blank=True, editable=False)
-    store = models.CharField(
-        max_length=10, choices=Store.choices, default=Store.LOCAL, editable=False
-    )
-    title = models.CharField(max_length=200, blank=True)
-    alt_text = models.CharField(
-        max_length=300, blank=True, help_text="Describe the image for people who cannot see it."
-    )
-    caption = models.TextField(blank=True)
-    mime_type = models.CharField(max_length=100, blank=True, editable=False)
-    width = models.PositiveIntegerField(null=True, blank=True, editable=False)
-    height = models.PositiveIntegerField(null=True, blank=True, editable=False)
-    byte_size = models.PositiveBigIntegerField(default=0, editable=False)
-    sha256 = models.CharField(max_length=64, blank=True, editable=False)
-    renditions = models.JSONField(default=list, blank=True, editable=False)
-    status = models.CharField(
-        max_length=10, choices=Status.choices, default=Status.PENDING, editable=False
-    )
-    status_detail = models.TextField(blank=True, editable=False)
-    attempts = models.PositiveSmallIntegerField(default=0, editable=False)
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
-    )
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    # Kept by post_save: which posts show this item (body or featured image).
-    posts = models.ManyToManyField("Post", blank=True, related_name="media_items", editable=False)
-
-    objects = MediaItemQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        get_latest_by = "created_at"
-        verbose_name = "media item"
-        constraints = [
-            # The same bytes from the same person are one item (dedupe by content).
-            models.UniqueConstraint(fields=["uploaded_by", "sha256"], name="media_unique_upload"),
-        ]
-        indexes = [models.Index(fields=["status", "created_at"], name="media_status_idx")]
-
-    def __str__(self) -> str:
-        return self.title or self.file.name or f"Media {self.pk}"
-
-    def get_absolute_url(self) -> str:
-        return self.url(self.file.name)
-
-    def url(self, name: str) -> str:
-        """The public URL of one of this item's files, in the store it really is in."""
-        from blog.media_files import storage
-
-        return storage(self.store).url(name)
-
-    def rendition(self, name: str) -> dict | None:
-        return next((r for r in self.renditions if r["name"] == name), None)
-
-    def public_files(self) -> list[dict]:
-        """Every served file; "full" is there even before the other renditions exist."""
-        return list(self.renditions)
-
-
 class PostQuerySet(models.QuerySet):
     def posts(self) -> PostQuerySet:
         return self.filter(kind=Post.Kind.POST)
@@ -248,7 +159,20 @@ class Post(models.Model):
         max_length=100, blank=True, help_text="Visitors must enter it to read the post."
     )
     featured_image = models.ForeignKey(
-        MediaItem, null=True, blank=True, on_delete=models.SET_NULL, related_name="featured_in"
+        "media_library.MediaItem",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="featured_in",
+    )
+    # Kept by post_write: which library items the post shows (body or featured image).
+    # The table was MediaItem.posts' when the media library lived in this app.
+    media_items = models.ManyToManyField(
+        "media_library.MediaItem",
+        blank=True,
+        related_name="posts",
+        editable=False,
+        db_table="blog_mediaitem_posts",
     )
     categories = models.ManyToManyField(Category, blank=True, related_name="posts")
     tags = models.ManyToManyField(Tag, blank=True, related_name="posts")
@@ -294,6 +218,10 @@ class Post(models.Model):
             "blog:post-detail",
             kwargs={"year": when.year, "month": f"{when.month:02d}", "slug": self.slug},
         )
+
+    @property
+    def is_page(self) -> bool:
+        return self.kind == self.Kind.PAGE
 
     @property
     def is_public(self) -> bool:
@@ -409,98 +337,3 @@ class Comment(models.Model):
 
     def get_absolute_url(self) -> str:
         return f"{self.post.get_absolute_url()}#comment-{self.pk}"
-
-
-class CacheEpoch(models.Model):
-    """A counter in the database that every shared-cache key includes (config/cache.py).
-
-    Bumped when an invalidation could not reach Redis, so that nothing written to
-    Redis before can be read again once Redis is back.
-    """
-
-    name = models.CharField(max_length=50, primary_key=True)
-    value = models.BigIntegerField(default=0)
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return f"{self.name}={self.value}"
-
-    def get_absolute_url(self) -> str:
-        return reverse("admin:index")
-
-
-class TaskRun(models.Model):
-    """One queued job as the worker tier saw it: the admin's view of queue health.
-
-    Keyed by the SQS message id, which is also the idempotency key: a message
-    delivered again after it succeeded (or was rejected) is acknowledged without
-    running it twice (blog/worker.py).
-    """
-
-    class State(models.TextChoices):
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        # Raised: the message goes back to the queue and is retried, then dead-lettered.
-        FAILED = "failed", "Failed (will be retried)"
-        # Could never run (malformed body, unknown task): acknowledged so it cannot loop.
-        REJECTED = "rejected", "Rejected"
-
-    message_id = models.CharField(max_length=128, unique=True)
-    # The enqueuer's task id, the second idempotency key: the outbox may send one task
-    # twice (two messages, two message ids). NULL, not "", for periodic jobs, which have
-    # none, so that the unique index ignores them.
-    task_id = models.CharField(max_length=64, null=True, blank=True, unique=True)
-    task_path = models.CharField(max_length=255, blank=True)
-    periodic_name = models.CharField(max_length=100, blank=True)
-    source = models.CharField(max_length=20, help_text="endpoint (sqsd) or run_worker")
-    state = models.CharField(max_length=10, choices=State.choices, default=State.RUNNING)
-    attempts = models.PositiveIntegerField(default=0)
-    enqueued_at = models.DateTimeField(null=True, blank=True)
-    started_at = models.DateTimeField(default=timezone.now)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    duration_ms = models.PositiveIntegerField(null=True, blank=True)
-    error = models.TextField(blank=True)
-
-    class Meta:
-        ordering = ["-started_at", "-id"]
-        get_latest_by = "started_at"
-        indexes = [models.Index(fields=["state", "started_at"], name="taskrun_state_idx")]
-
-    def __str__(self) -> str:
-        return f"{self.periodic_name or self.task_path or '?'} ({self.state})"
-
-    def get_absolute_url(self) -> str:
-        return reverse("admin:blog_taskrun_change", args=[self.pk])
-
-
-class OutboxMessage(models.Model):
-    """A task message written in the enqueueing transaction, deleted once SQS has it.
-
-    The transactional outbox (blog/outbox.py): the row commits or rolls back with the
-    write that wanted the job, so a job exists iff that write does. A process's sender
-    thread sends it after commit; the sweeper (`flush_outbox`, run_worker, cron) resends
-    what nobody sent. Holds exactly what the SQS backend would send.
-    """
-
-    task_id = models.CharField(max_length=64, unique=True)
-    task_path = models.CharField(max_length=255)
-    queue_url = models.CharField(max_length=1024)
-    body = models.TextField()
-    attributes = models.JSONField(default=dict, help_text="SQS MessageAttributes")
-    group_id = models.CharField(max_length=128, blank=True, help_text="FIFO MessageGroupId")
-    deduplication_id = models.CharField(max_length=128, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    attempts = models.PositiveIntegerField(default=0, help_text="failed sends so far")
-    last_error = models.TextField(blank=True)
-
-    class Meta:
-        ordering = ["created_at", "id"]
-        get_latest_by = "created_at"
-
-    def __str__(self) -> str:
-        return f"{self.task_path} {self.task_id}"
-
-    def get_absolute_url(self) -> str:
-        return reverse("admin:blog_taskrun_changelist")

@@ -15,6 +15,8 @@ import nh3
 from django.utils.html import linebreaks
 from markdown_it import MarkdownIt
 
+from media_library.render import media_placeholders
+
 _URL_ATTRIBUTES = {"href", "src", "cite", "poster", "action", "formaction", "longdesc", "srcset"}
 # Browsers drop these before parsing a URL scheme: "java\tscript:" is "javascript:".
 _INVISIBLE = re.compile(r"[\x00-\x20\x7f-\x9f\u200b-\u200f\u2028\u2029\ufeff]+")
@@ -26,9 +28,6 @@ _XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 # writes that text back unescaped, so any other HTML parser (a feed reader) would see
 # live tags there. Output attributes are always `name="value"`, so this match is exact.
 _IFRAME_CHILDREN = re.compile(r'(<iframe(?: [^\s="]+="[^"]*")*>).*?(</iframe>)', re.S)
-# `![alt](media:42)` names a media library item: its src becomes a placeholder that the
-# sanitizer keeps (data-*) and blog/media_render.py expands into <img srcset> at display.
-_MEDIA_SRC = re.compile(r"""(<img\b[^>]*?)\bsrc\s*=\s*["']media:(\d+)["']""", re.I)
 _BAD_STYLE = re.compile(r"url\s*\(|expression|javascript|behavior|binding|@import|\\", re.I)
 
 COMMENT_TAGS = {
@@ -165,7 +164,9 @@ def _markdown() -> MarkdownIt:
 def render_post_body(source: str, body_format: str, *, allow_embeds: bool) -> str:
     """Render a post body written in Markdown or HTML and sanitize it for the writer's role."""
     html = _markdown().render(source) if body_format == "markdown" else source
-    html = _MEDIA_SRC.sub(r'\1data-media-id="\2"', html)
+    # `![alt](media:42)` names a media library item: its src becomes a placeholder that
+    # the sanitizer keeps and media_library/render.py expands into <img srcset> at display.
+    html = media_placeholders(html)
     cleaned = _cleaner("embed" if allow_embeds else "post").clean(html)
     return _XML_ILLEGAL.sub("", _IFRAME_CHILDREN.sub(r"\1\2", cleaned))
 

@@ -33,10 +33,12 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from blog import services
+from blog.apps import PRIVATE_PATHS, UNCACHED_PATHS
 from blog.forms import CommentForm, PostPasswordForm, ProfileForm, SearchForm
 from blog.models import Category, Comment, Post, Tag
-from blog.page_cache import cached_fragment, pages_changed
-from config.routing import is_writer_unavailable
+from webtier.page_cache import cached_fragment
+from webtier.request import client_ip
+from webtier.routing import is_writer_unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -44,17 +46,6 @@ _UNLOCKED_SESSION_KEY = "blog_unlocked_posts"
 
 
 # --- helpers ----------------------------------------------------------------
-
-
-def client_ip(request) -> str | None:
-    """The visitor's address: REMOTE_ADDR, or the entry our own proxies appended to XFF."""
-    hops = settings.TRUSTED_PROXY_COUNT
-    if hops:
-        forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-        forwarded = [a for a in forwarded if a]
-        if len(forwarded) >= hops:
-            return forwarded[-hops]
-    return request.META.get("REMOTE_ADDR")
 
 
 def _paginate(request, queryset):
@@ -77,7 +68,7 @@ def _paginate(request, queryset):
 
 def _render_list(request, queryset, *, shared: bool = True, **context):
     """A list page. Its posts and pagination are the same for every visitor, so they
-    are rendered once per change into a shared fragment (blog/page_cache.py)."""
+    are rendered once per change into a shared fragment (webtier/page_cache.py)."""
     try:
         number = int(request.GET.get("page", 1))
     except ValueError:
@@ -336,6 +327,14 @@ def post_unlock(request, pk):
     return render(request, "blog/post_password.html", {"post": post, "form": form}, status=403)
 
 
+def _comment_refused(request, post: Post, refusal: services.CommentRefused):
+    if refusal.status != 429:
+        return HttpResponseBadRequest(str(refusal))
+    response = render(request, "blog/comment_limited.html", {"post": post}, status=429)
+    response["Retry-After"] = str(refusal.retry_after)
+    return response
+
+
 @csrf_exempt
 @require_POST
 def comment_post(request, pk):
@@ -343,28 +342,18 @@ def comment_post(request, pk):
         return rejected
     post = get_object_or_404(_detail_queryset().published(), pk=pk)
     form = CommentForm(request.POST, user=request.user)
-    if form.is_bot():
-        logger.info("comment honeypot tripped from %s on post %s", client_ip(request), post.pk)
-        return HttpResponseBadRequest("Your comment could not be accepted.")
-    if services.comment_rate_limited(ip=client_ip(request)):
-        response = render(request, "blog/comment_limited.html", {"post": post}, status=429)
-        response["Retry-After"] = str(settings.COMMENT_RATE_WINDOW)
-        return response
+    ip = client_ip(request)
+    try:
+        services.comment_admit(post=post, honeypot=form.honeypot(), ip=ip)
+    except services.CommentRefused as refusal:
+        return _comment_refused(request, post, refusal)
     if form.is_valid():
-        data = form.cleaned_data
-        parent = None
-        if data.get("parent"):
-            parent = Comment.objects.filter(pk=data["parent"], post=post).first()
         try:
             comment = services.comment_submit(
                 post=post,
-                body=data["body"],
-                name=data.get("name", ""),
-                email=data.get("email", ""),
-                url=data.get("url", ""),
-                parent=parent,
+                **form.submission(),
                 user=request.user,
-                ip=client_ip(request),
+                ip=ip,
                 user_agent=request.META.get("HTTP_USER_AGENT", ""),
             )
         except ValidationError as exc:
@@ -386,8 +375,7 @@ def comment_post(request, pk):
 def profile(request):
     form = ProfileForm(request.POST or None, instance=request.user)
     if request.method == "POST" and form.is_valid():
-        form.save()
-        pages_changed()  # the name is the byline on every post
+        services.user_update_profile(user=request.user, **form.cleaned_data)
         messages.success(request, "Your profile was saved.")
         return redirect("blog:profile")
     return render(request, "registration/profile.html", {"form": form})
@@ -401,10 +389,7 @@ def robots_txt(request):
     sitemap = request.build_absolute_uri(reverse("sitemap"))
     lines = [
         "User-agent: *",
-        "Disallow: /admin/",
-        "Disallow: /preview/",
-        "Disallow: /accounts/",
-        "Disallow: /search/",
+        *(f"Disallow: {path}" for path in (*PRIVATE_PATHS, *UNCACHED_PATHS)),
         "",
         f"Sitemap: {sitemap}",
         "",

@@ -17,9 +17,9 @@ socket that is on by default; when upgrading, set `control_socket` to a director
 service user can write to (e.g. under /run) or switch it off.
 """
 
+import importlib
 import json
 import os
-import sys
 from datetime import UTC, datetime
 
 from gunicorn.glogging import Logger
@@ -76,7 +76,7 @@ class JsonAccessLogger(Logger):
             "status": status,
             "bytes": getattr(resp, "sent", None),
             "duration_ms": round(request_time.total_seconds() * 1000, 3),
-            # Set by config.middleware.RequestIdMiddleware; ties this line to app logs.
+            # Set by webtier.request.RequestIdMiddleware; ties this line to app logs.
             "request_id": response_headers.get("x-request-id"),
             "user_agent": environ.get("HTTP_USER_AGENT"),
             "referer": environ.get("HTTP_REFERER"),
@@ -122,10 +122,16 @@ errorlog = "-"
 logger_class = JsonAccessLogger
 
 
+# What a server process runs as it exits, named as a string like wsgi_app: this file is
+# read when gunicorn starts, before and without Django, and imports no app. The hook lets
+# the task outbox's sender (worker/outbox.py) send rows committed by this worker's
+# requests, for up to WORKER_OUTBOX_DRAIN_SECONDS; what it cannot send, the sweeper does.
+EXIT_HOOK = "worker.lifecycle:process_exit"
+
+
 def worker_exit(server, worker):
-    # The outbox sender (blog/outbox.py) may still hold rows committed by this worker's
-    # requests: give it WORKER_OUTBOX_DRAIN_SECONDS to send them. What it cannot send,
-    # the sweeper sends later. Only if the app loaded it: never import Django here.
-    outbox = sys.modules.get("blog.outbox")
-    if outbox is not None:
-        outbox.drain()
+    module, _, name = EXIT_HOOK.partition(":")
+    try:
+        getattr(importlib.import_module(module), name)()
+    except Exception:
+        server.log.exception("the exit hook %s failed", EXIT_HOOK)

@@ -57,8 +57,13 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_tasks",
     "django_tasks_db",
+    # Ours, lowest first: each may import only those above it (README, "Layout").
     "media_store",
+    "webtier",
+    "worker",
+    "media_library",
     "blog",
+    "maintenance",
 ]
 
 # --- Static -----------------------------------------------------
@@ -67,15 +72,15 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
 
 MIDDLEWARE = [
-    # One id per request, in the response and the access log (config/middleware.py).
-    "config.middleware.RequestIdMiddleware",
+    # One id per request, in the response and the access log (webtier/request.py).
+    "webtier.request.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files: nginx serves them in production; WhiteNoise covers a bare gunicorn.
     *(["whitenoise.middleware.WhiteNoiseMiddleware"] if STATIC_ROOT.is_dir() else []),
     # Decides, before anything reads, whether this request may read from the replica.
-    "config.routing.ReplicaRoutingMiddleware",
+    "webtier.routing.ReplicaRoutingMiddleware",
     # Anonymous pages from Redis, before sessions or anything else does work.
-    "blog.page_cache.PageCacheMiddleware",
+    "webtier.page_cache.PageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -121,7 +126,7 @@ if DATABASE_REPLICA_URL:
 for _alias in DATABASES.values():
     _alias["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0)
     _alias["CONN_HEALTH_CHECKS"] = True
-DATABASE_ROUTERS = ["config.routing.ReplicaRouter"]
+DATABASE_ROUTERS = ["webtier.routing.ReplicaRouter"]
 # After a write, that visitor reads from the writer for this long (read-your-writes).
 READ_YOUR_WRITES_SECONDS = env_int("READ_YOUR_WRITES_SECONDS", 5, minimum=0)
 # What the 503 page tells clients when the writer cannot be reached.
@@ -141,12 +146,12 @@ if REDIS_URL:
         )
     CACHES = {
         "default": {
-            # django-redis with a breaker and a database-held key epoch (config/cache.py).
-            "BACKEND": "config.redis_cache.ResilientRedisCache",
+            # django-redis with a breaker and a database-held key epoch (webtier/cache.py).
+            "BACKEND": "webtier.redis_cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "cloudblog"),
-            "KEY_FUNCTION": "config.cache.make_key",
-            "REVERSE_KEY_FUNCTION": "config.cache.reverse_key",
+            "KEY_FUNCTION": "webtier.cache.make_key",
+            "REVERSE_KEY_FUNCTION": "webtier.cache.reverse_key",
             "OPTIONS": {
                 # A dead Redis must cost milliseconds, not seconds, per request.
                 "SOCKET_CONNECT_TIMEOUT": 0.5,
@@ -159,10 +164,10 @@ else:
 
 # After a Redis failure, skip Redis for this long; then try again by itself.
 CACHE_RETRY_SECONDS = env_int("CACHE_RETRY_SECONDS", 5, minimum=0)
-# How stale a process's copy of the cache epoch may be (config/cache.py).
+# How stale a process's copy of the cache epoch may be (webtier/cache.py).
 CACHE_EPOCH_TTL = env_int("CACHE_EPOCH_TTL_MS", 1000, minimum=0) / 1000
 
-# Full-page cache for anonymous readers (blog/page_cache.py); it needs a cache that
+# Full-page cache for anonymous readers (webtier/page_cache.py); it needs a cache that
 # every instance shares, so it is off without Redis unless asked for.
 PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 300 if REDIS_URL else 0, minimum=0)
 # How long a shared cache in front of the instances (haproxy's cache in the local cluster,
@@ -243,13 +248,13 @@ STORAGES = {
     },
 }
 
-# --- Tasks and the worker tier (blog/task_backends.py, blog/worker.py) -------
+# --- Tasks and the worker tier (worker/) ----------------------------------------
 # immediate: inline, after the enqueueing transaction commits; database: a queue in the
 # database for one-instance deployments (django-tasks-db's db_worker runs it); sqs: one
 # SQS message per task, run by the Beanstalk daemon posting to /worker/ or by run_worker.
 TASKS_BACKEND = env_choice("TASKS_BACKEND", "immediate", ("immediate", "database", "sqs"))
 # sqs: enqueue writes an outbox row in the request's transaction and a background thread
-# sends it (blog/outbox.py); rows unsent after RESEND_AFTER seconds are resent by the
+# sends it (worker/outbox.py); rows unsent after RESEND_AFTER seconds are resent by the
 # sweeper; on exit a process gives its sender DRAIN_SECONDS. false: SendMessage inline.
 WORKER_OUTBOX = env_bool("WORKER_OUTBOX", True)
 WORKER_OUTBOX_RESEND_AFTER = env_int("WORKER_OUTBOX_RESEND_AFTER", 30, minimum=0)
@@ -262,7 +267,7 @@ TASKS = {
         "BACKEND": {
             "immediate": "django_tasks.backends.immediate.ImmediateBackend",
             "database": "django_tasks_db.DatabaseBackend",
-            "sqs": "blog.task_backends.SQSBackend",
+            "sqs": "worker.backends.SQSBackend",
         }[TASKS_BACKEND],
         "OPTIONS": (
             {"queue_url": WORKER_QUEUE_URL, "outbox": WORKER_OUTBOX}
@@ -284,8 +289,7 @@ WORKER_POLL_SECONDS = env_int("WORKER_POLL_SECONDS", 20, minimum=0)
 WORKER_RETRY_DELAY = env_int("WORKER_RETRY_DELAY", 2, minimum=0)
 # A worker instance's /readyz fails when the queue cannot be reached.
 WORKER_INSTANCE = env_bool("WORKER_INSTANCE", False)
-AWS_REGION = env_str("AWS_REGION") or env_str("AWS_DEFAULT_REGION")
-AWS_ENDPOINT_URL = env_str("AWS_ENDPOINT_URL")
+# AWS_REGION and AWS_ENDPOINT_URL are read where the clients are made (awsenv/).
 
 # --- Blog behaviour -------------------------------------------------------
 POSTS_PER_PAGE = env_int("POSTS_PER_PAGE", 10, minimum=1)

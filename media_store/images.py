@@ -5,7 +5,8 @@ Pure functions, bytes in, bytes and metadata out; no Django, no files, no ORM.
 - `inspect(data)` decides by content (an explicit Pillow format allowlist, never the
   name or the Content-Type) whether the bytes are an image we accept, within `Limits`,
   and raises `ImageRejected` with a message meant for the uploader otherwise.
-- `make_renditions(data)` returns every version that may be served. Nothing of the
+- `make_renditions(data)` returns every version that may be served; `make_full(data)`
+  only the first two ("full" and its WebP twin), what an upload request needs. Nothing of the
   uploaded file is copied through: each output is re-encoded from pixels, with EXIF
   orientation applied, colours converted to sRGB and every piece of metadata dropped
   (EXIF incl. GPS, XMP, ICC, JPEG comments, PNG text chunks). The original upload is
@@ -420,7 +421,7 @@ def _frames(im: Image.Image, size: tuple[int, int], orientation: int, deadline: 
     return rest, {"duration": durations, "loop": int(loop) if loop is not None else 0}
 
 
-def _renditions(data: bytes, limits: Limits) -> Iterator[Rendition]:
+def _renditions(data: bytes, limits: Limits, full_only: bool = False) -> Iterator[Rendition]:
     deadline = _Deadline(limits.max_seconds)
     first = _open(data, limits)
     orientation = _orientation(first)
@@ -465,6 +466,8 @@ def _renditions(data: bytes, limits: Limits) -> Iterator[Rendition]:
             deadline.check()
 
     yield from both("full", full, rest, **anim)
+    if full_only:
+        return
     sized = _sizes(full, display, deadline)
     for name, *_ in SIZES:
         if name in sized:
@@ -510,3 +513,8 @@ def make_renditions(data: bytes, limits: Limits = Limits()) -> list[Rendition]:
     `limits.max_seconds`).
     """
     return _guarded(lambda: list(_renditions(data, limits)))
+
+
+def make_full(data: bytes, limits: Limits = Limits()) -> list[Rendition]:
+    """Only "full" and its WebP twin: what a page needs at once, without the other sizes."""
+    return _guarded(lambda: list(_renditions(data, limits, full_only=True)))

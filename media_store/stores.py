@@ -28,6 +28,8 @@ from django.utils.deconstruct import deconstructible
 from storages.backends.s3 import S3Storage
 from storages.utils import clean_name
 
+import awsenv
+
 logger = logging.getLogger(__name__)
 
 BACKENDS = ("local", "efs", "ebs", "s3")
@@ -159,10 +161,7 @@ class S3MediaStorage(S3Storage):
             custom_domain=domain,
             url_protocol=protocol,
             # Read when the storage is built, so tests (moto) and user-data agree.
-            endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
-            region_name=os.environ.get("AWS_REGION")
-            or os.environ.get("AWS_DEFAULT_REGION")
-            or None,
+            **awsenv.client_options(),
         )
         return defaults
 

@@ -9,7 +9,6 @@ tagged the same way, and the outcome maps onto an exit code a script can test.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 import urllib.error
@@ -21,6 +20,8 @@ from typing import IO, Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
+
+import awsenv
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -130,7 +131,7 @@ class Session:
     ) -> None:
         self.dry_run = dry_run
         self.ticket = ticket
-        self.region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        self.region = awsenv.region(region)
         self.progress = progress or Progress()
         self.clock = clock
         self.sleep = sleep
@@ -154,8 +155,8 @@ class Session:
 
     def client(self, service: str) -> Any:
         if service not in self._clients:
-            # boto3 reads AWS_ENDPOINT_URL itself, which is how tests reach moto.
-            self._clients[service] = boto3.client(service, region_name=self.region)
+            options = awsenv.client_options(region_name=self.region)
+            self._clients[service] = boto3.client(service, **options)
         return self._clients[service]
 
     def read(self, service: str, operation: str, **params: Any) -> dict[str, Any]:

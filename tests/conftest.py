@@ -11,6 +11,7 @@ from django.core.cache import cache
 from blog import roles
 from tests.aws import MotoServer
 from tests.factories import make_user
+from webtier import health
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 CORPORA = SHARED / "corpora"
@@ -54,6 +55,21 @@ def aws(moto_server, monkeypatch):
     for name, value in moto_server.environment().items():
         monkeypatch.setenv(name, value)
     return moto_server
+
+
+@pytest.fixture
+def fresh_readiness():
+    """/readyz with no result to reuse and no check in flight, before and after the test."""
+    health.forget()
+    yield
+    health.forget()
+
+
+@pytest.fixture
+def media_root(settings):
+    """The test's MEDIA_ROOT, created (the media store's readiness probe writes there)."""
+    settings.MEDIA_ROOT.mkdir(parents=True, exist_ok=True)
+    return settings.MEDIA_ROOT
 
 
 def corpus(*parts: str) -> Path:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from blog.task_backends import sqs_client
+from worker.sqs import sqs_client
 
 
 @dataclass
@@ -76,7 +76,7 @@ def use_sqs(settings, queues: Queues) -> None:
     settings.WORKER_QUEUE_URL = queues.url
     settings.TASKS = {
         "default": {
-            "BACKEND": "blog.task_backends.SQSBackend",
+            "BACKEND": "worker.backends.SQSBackend",
             "OPTIONS": {"queue_url": queues.url},
         }
     }

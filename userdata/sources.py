@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+import awsenv
 from userdata.envfile import NAME
 
 logger = logging.getLogger(__name__)
@@ -74,7 +75,7 @@ def instance_identity(base_url: str, *, attempts: int = 3, delay: float = 1.0) -
 
 def ssm_parameters(region: str, path: str) -> tuple[dict[str, str], set[str]]:
     """Every parameter under `path`, by its last segment; and the names of SecureStrings."""
-    client = boto3.client("ssm", region_name=region)
+    client = boto3.client("ssm", **awsenv.client_options(region_name=region))
     values: dict[str, str] = {}
     secure: set[str] = set()
     try:
@@ -100,7 +101,7 @@ def ssm_parameters(region: str, path: str) -> tuple[dict[str, str], set[str]]:
 
 def secret_values(region: str, secret_id: str) -> dict[str, str]:
     """The secret's JSON object of NAME: value pairs."""
-    client = boto3.client("secretsmanager", region_name=region)
+    client = boto3.client("secretsmanager", **awsenv.client_options(region_name=region))
     try:
         secret = client.get_secret_value(SecretId=secret_id)
     except (ClientError, BotoCoreError) as exc:

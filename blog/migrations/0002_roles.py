@@ -12,7 +12,7 @@ def create_roles(apps, schema_editor):
         app_config.models_module = None
     from blog.roles import sync_roles
 
-    sync_roles(apps)
+    sync_roles(apps, missing_ok=True)
 
 
 def remove_roles(apps, schema_editor):

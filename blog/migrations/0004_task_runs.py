@@ -12,7 +12,7 @@ def give_administrators_the_task_runs(apps, schema_editor):
         app_config.models_module = None
     from blog.roles import sync_roles
 
-    sync_roles(apps)
+    sync_roles(apps, missing_ok=True)
 
 
 class Migration(migrations.Migration):

@@ -8,7 +8,7 @@ from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
 from blog.models import Category, Post
-from blog.page_cache import cached_fragment
+from webtier.page_cache import cached_fragment
 
 register = template.Library()
 

@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
 from media_store import mounts
-from tests.test_settings import error_line, start
+from tests.config.test_settings import error_line, start
 
 
 @pytest.fixture

@@ -5,25 +5,12 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from config import health
 from media_store import mounts
 
 BUCKET = "cloudblog-media"
 
 
-@pytest.fixture(autouse=True)
-def _fresh_readiness():
-    health._last.clear()
-    health._inflight.clear()
-    yield
-    health._last.clear()
-    health._inflight.clear()
-
-
-@pytest.fixture
-def media_root(settings):
-    settings.MEDIA_ROOT.mkdir(parents=True, exist_ok=True)
-    return settings.MEDIA_ROOT
+pytestmark = pytest.mark.usefixtures("fresh_readiness")
 
 
 def _media(client) -> tuple[int, dict]:

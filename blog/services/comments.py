@@ -1,0 +1,189 @@
+"""Comments: WordPress's moderation rules on submit, moderation, and edits from the admin."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from blog.models import Comment, Post
+from blog.rendering import count_links, render_comment
+from blog.tasks import notify_comment
+from webtier.page_cache import pages_changed
+from worker.enqueue import enqueue_on_commit
+
+logger = logging.getLogger(__name__)
+
+
+class CommentRefused(Exception):
+    """Not a comment to consider at all: a bot, or a client over its rate."""
+
+    def __init__(self, message: str, *, status: int, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.status, self.retry_after = status, retry_after
+
+
+def comment_admit(*, post: Post, honeypot: str, ip: str | None) -> None:
+    """Raise CommentRefused before a submitted comment is even validated.
+
+    A filled honeypot field is a bot (humans never see it). Every attempt counts
+    against the client's rate, valid or not, so a bot cannot probe for free.
+    """
+    if honeypot.strip():
+        logger.info("comment honeypot tripped from %s on post %s", ip, post.pk)
+        raise CommentRefused("Your comment could not be accepted.", status=400)
+    if comment_rate_limited(ip=ip):
+        raise CommentRefused(
+            "You are commenting too fast.", status=429, retry_after=settings.COMMENT_RATE_WINDOW
+        )
+
+
+def comment_rate_limited(*, ip: str | None) -> bool:
+    """True once `ip` has posted COMMENT_RATE_LIMIT comments in the current window.
+
+    The counter lives in the shared cache, so the limit holds across instances.
+    """
+    if not ip:
+        return False
+    window = settings.COMMENT_RATE_WINDOW
+    key = f"comment-rate:{ip}:{int(timezone.now().timestamp()) // window}"
+    try:
+        if cache.add(key, 1, timeout=window):
+            return False
+        return cache.incr(key) > settings.COMMENT_RATE_LIMIT
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=window)
+        return False
+
+
+def _comment_depth(comment: Comment) -> int:
+    depth, node = 1, comment
+    while node.parent_id is not None and depth <= settings.COMMENT_THREAD_DEPTH:
+        node = node.parent
+        depth += 1
+    return depth
+
+
+def _comment_initial_status(*, name: str, email: str, body: str, user) -> str:
+    if user is not None and user.has_perm("blog.moderate_comments"):
+        return Comment.Status.APPROVED
+    if count_links(body) > settings.COMMENT_MAX_LINKS:
+        return Comment.Status.PENDING
+    known = Comment.objects.filter(
+        author_email__iexact=email, author_name=name, status=Comment.Status.APPROVED
+    ).exists()
+    return Comment.Status.APPROVED if known else Comment.Status.PENDING
+
+
+@transaction.atomic
+def comment_submit(
+    *,
+    post: Post,
+    body: str,
+    name: str = "",
+    email: str = "",
+    url: str = "",
+    parent_id: int | None = None,
+    user=None,
+    ip: str | None = None,
+    user_agent: str = "",
+) -> Comment:
+    """Add a visitor's comment; it is approved or held by WordPress's moderation rules."""
+    if not post.comments_open() or post.password:
+        raise ValidationError("Comments are closed on this post.")
+    if user is not None and user.is_authenticated:
+        name = user.get_full_name() or user.get_username()
+        email = user.email or email
+    else:
+        user = None
+    if not name.strip() or not email.strip():
+        raise ValidationError("Name and email are required.")
+    if not body.strip():
+        raise ValidationError("A comment needs some text.")
+    parent = Comment.objects.filter(pk=parent_id, post=post).first() if parent_id else None
+    if parent is not None:
+        if parent.post_id != post.pk or parent.status != Comment.Status.APPROVED:
+            raise ValidationError("You can only reply to a published comment on this post.")
+        # Past the thread depth a reply joins its parent's level, as WordPress shows it.
+        while _comment_depth(parent) >= settings.COMMENT_THREAD_DEPTH:
+            parent = parent.parent
+    comment = Comment(
+        post=post,
+        parent=parent,
+        user=user,
+        author_name=name.strip()[:100],
+        author_email=email.strip(),
+        author_url=url.strip(),
+        body=body,
+        body_html=render_comment(body),
+        ip_address=ip,
+        user_agent=user_agent[:300],
+    )
+    comment.status = _comment_initial_status(
+        name=comment.author_name, email=comment.author_email, body=body, user=user
+    )
+    comment.full_clean(exclude=["post", "parent", "user"])
+    comment.save()
+    if comment.status == Comment.Status.APPROVED:
+        post_recount_comments(post_ids=[post.pk])
+        pages_changed()
+    # Mail to the post's author (published) or the moderators (held), off the request.
+    enqueue_on_commit(notify_comment, comment.pk)
+    return comment
+
+
+@transaction.atomic
+def comment_set_status(*, comments, status: str, by) -> int:
+    """Moderate: approve, spam, trash or hold one or many comments."""
+    if not by.has_perm("blog.moderate_comments"):
+        raise PermissionDenied("You may not moderate comments.")
+    if status not in Comment.Status.values:
+        raise ValidationError(f"Unknown comment status {status!r}.")
+    ids = [c.pk for c in comments]
+    rows = Comment.objects.filter(pk__in=ids)
+    post_ids = list(rows.values_list("post_id", flat=True).distinct())
+    trashed_at = timezone.now() if status == Comment.Status.TRASH else None
+    changed = rows.exclude(status=status).update(status=status, trashed_at=trashed_at)
+    post_recount_comments(post_ids=post_ids)
+    if changed:
+        pages_changed()
+    return changed
+
+
+def post_recount_comments(*, post_ids) -> None:
+    approved = (
+        Comment.objects.filter(post=OuterRef("pk"), status=Comment.Status.APPROVED)
+        .order_by()
+        .values("post")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    Post.objects.filter(pk__in=post_ids).update(comment_count=Coalesce(Subquery(approved), 0))
+
+
+@transaction.atomic
+def comment_update(*, comment: Comment, by, status: str | None = None) -> Comment:
+    """Save a moderator's edit of a comment (text, name, email, URL) and, if asked, its status.
+
+    The text is rendered again; a status change goes through comment_set_status, so the
+    post's count and the pages follow.
+    """
+    if not by.has_perm("blog.moderate_comments"):
+        raise PermissionDenied("You may not moderate comments.")
+    stored_status = Comment.objects.filter(pk=comment.pk).values_list("status", flat=True).first()
+    wanted = status or comment.status
+    comment.status = stored_status or comment.status  # comment_set_status moves it
+    comment.body_html = render_comment(comment.body)
+    comment.full_clean(exclude=["post", "parent", "user"])
+    comment.save()
+    pages_changed()
+    if wanted != comment.status:
+        comment_set_status(comments=[comment], status=wanted, by=by)
+        comment.status = wanted
+    return comment

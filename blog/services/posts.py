@@ -1,0 +1,321 @@
+"""Posts and pages: write, publish, trash, restore, revisions, and the trash's end."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+from functools import cache
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.urls import URLResolver, get_resolver
+from django.utils import timezone
+from django.utils.text import slugify
+
+from blog.models import Comment, Post, Revision
+from blog.rendering import render_post_body
+from blog.services.permissions import (
+    post_allowed_statuses,
+    post_can_create,
+    post_can_delete,
+    post_can_edit,
+    post_can_publish,
+)
+from media_library.render import media_ids_in, media_ids_in_source
+from media_library.services import media_unusable
+from webtier import hooks
+from webtier.page_cache import pages_changed
+
+logger = logging.getLogger(__name__)
+
+CONTENT_FIELDS = ("title", "body", "body_format", "excerpt")
+# WordPress's /page/N/ (paging) is answered by the redirects of a moved WordPress site.
+_RESERVED_EXTRA = ("page",)
+_SEGMENT = re.compile(r"[\w.-]+")
+
+
+def _route_heads(patterns, prefix: str = "") -> Iterator[tuple[str, str]]:
+    """(first path segment, the rest) of every route of the URLconf."""
+    for pattern in patterns:
+        route = prefix + str(pattern.pattern).lstrip("^")
+        head, _, rest = route.partition("/")
+        if head:
+            yield head, rest
+        elif isinstance(pattern, URLResolver):
+            yield from _route_heads(pattern.url_patterns, route)
+
+
+@cache
+def reserved_slugs() -> frozenset[str]:
+    """Top-level page slugs the site's own URLs would shadow, read from the URLconf.
+
+    A segment is reserved unless its only routes continue with a number (`posts/<int>/`:
+    no page slug is all digits). Paths the web tier treats apart (private, uncached), and
+    where nginx serves static and media files, are reserved too.
+    """
+    heads: dict[str, bool] = {}
+    for head, rest in _route_heads(get_resolver().url_patterns):
+        if _SEGMENT.fullmatch(head):
+            heads[head] = heads.get(head, False) or not rest.startswith("<int:")
+    reserved = {head for head, shadows in heads.items() if shadows}
+    served = (*hooks.private_paths(), *hooks.uncached_paths(), settings.STATIC_URL)
+    for prefix in (*served, settings.MEDIA_URL):
+        if "://" not in prefix:
+            reserved.add(prefix.strip("/").split("/")[0])
+    return frozenset(reserved | set(_RESERVED_EXTRA))
+
+
+def _unique_slug(title: str, *, exclude_pk: int | None, kind: str) -> str:
+    base = slugify(title, allow_unicode=True)[:180].strip("-") or kind
+    if base in reserved_slugs() or base.isdigit():
+        base = f"{kind}-{base}"
+    taken = set(
+        Post.objects.filter(slug__startswith=base)
+        .exclude(pk=exclude_pk)
+        .values_list("slug", flat=True)
+    )
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"
+
+
+def _page_path(page: Post) -> str:
+    if page.parent_id is None:
+        return page.slug
+    ancestor, seen = page.parent, {page.pk}
+    while ancestor is not None:
+        if ancestor.pk in seen:
+            raise ValidationError({"parent": "A page cannot be its own ancestor."})
+        seen.add(ancestor.pk)
+        ancestor = ancestor.parent
+    return f"{page.parent.path or page.parent.slug}/{page.slug}"
+
+
+def post_check(*, post: Post, by, stored: Post | None = None) -> None:
+    """Raise if `by` may not save `post` as it now is. Forms call it to show errors early."""
+    if stored is None and post.pk:
+        stored = Post.objects.filter(pk=post.pk).first()
+    if stored is None:
+        if not post_can_create(user=by, kind=post.kind):
+            raise PermissionDenied("You may not create this.")
+    elif not post_can_edit(user=by, post=stored):
+        raise PermissionDenied("You may not edit this.")
+    if stored is not None and stored.kind != post.kind:
+        raise PermissionDenied("A post cannot turn into a page.")
+    author_changed = stored is None or stored.author_id != post.author_id
+    if (
+        author_changed
+        and post.author_id not in (None, by.pk)
+        and not post.is_page
+        and not by.has_perm("blog.edit_others_posts")
+    ):
+        raise PermissionDenied("You may not write as another user.")
+    if post.status == Post.Status.TRASH and (stored is None or stored.status != Post.Status.TRASH):
+        raise ValidationError({"status": "Use the trash action to move this to the trash."})
+    allowed = post_allowed_statuses(user=by, post=post)
+    unchanged = stored is not None and stored.status == post.status
+    if post.status not in allowed and not unchanged:
+        raise PermissionDenied(
+            f"You may not set the status to {Post.Status(post.status).label}; "
+            "submit it for review instead."
+        )
+    if post.slug:
+        clash = Post.objects.filter(slug=post.slug).exclude(pk=post.pk).exists()
+        if clash:
+            raise ValidationError({"slug": "Another post or page already uses this slug."})
+        if post.slug.isdigit():
+            raise ValidationError({"slug": "A slug needs at least one letter (numbers are dates)."})
+        if post.is_page and post.parent_id is None and post.slug in reserved_slugs():
+            raise ValidationError({"slug": f"“{post.slug}” is reserved for the site's own pages."})
+    if post.password and post.status == Post.Status.PRIVATE:
+        raise ValidationError({"password": "A private post cannot also have a password."})
+    if not post.is_page and post.parent_id:
+        raise ValidationError({"parent": "Only pages have a parent."})
+    if post.is_page and post.parent_id:
+        if post.parent.kind != Post.Kind.PAGE:
+            raise ValidationError({"parent": "A page's parent must be a page."})
+        _page_path(post)  # raises on a loop
+    # Images from the media library: only those `by` may use.
+    _check_media(post=post, by=by, stored=stored)
+    sticky_changed = post.sticky != (stored.sticky if stored else False)
+    if sticky_changed and not post_can_publish(user=by, post=post):
+        # As in WordPress: making a post sticky is a publishing decision.
+        raise PermissionDenied("You may not make posts sticky.")
+
+
+def _check_media(*, post: Post, by, stored: Post | None) -> None:
+    """Raise unless `by` may show every media item the post now references.
+
+    Read from the source, so forms can call it before rendering. Items the stored
+    post already showed stay allowed, so an author can edit a post in which an
+    editor placed an image from the editor's library.
+    """
+    wanted = media_ids_in_source(post.body)
+    if post.featured_image_id:
+        wanted.add(post.featured_image_id)
+    if stored is not None:
+        wanted -= media_ids_in_source(stored.body)
+        wanted.discard(stored.featured_image_id)
+    if not wanted:
+        return
+    missing, refused = media_unusable(ids=wanted, by=by)
+    if missing:
+        raise ValidationError(
+            {"body": f"No media item with id {', '.join(map(str, missing))} exists."}
+        )
+    if refused:
+        field = "featured_image" if refused == [post.featured_image_id] else "body"
+        raise ValidationError(
+            {field: f"You may not use media item {', '.join(map(str, refused))}."}
+        )
+
+
+def _link_media(post: Post) -> None:
+    """Record which media the post shows, for the library's "used in" column."""
+    ids = media_ids_in(post.body_html)
+    if post.featured_image_id:
+        ids.add(post.featured_image_id)
+    post.media_items.set(ids)
+
+
+def _normalize_schedule(post: Post, now) -> None:
+    if post.status in (Post.Status.PUBLISHED, Post.Status.FUTURE):
+        post.published_at = post.published_at or now
+        post.status = Post.Status.FUTURE if post.published_at > now else Post.Status.PUBLISHED
+    elif post.status == Post.Status.PRIVATE:
+        post.published_at = post.published_at or now
+
+
+def _refresh_descendant_paths(page: Post) -> None:
+    for child in Post.objects.filter(parent=page, kind=Post.Kind.PAGE):
+        child.parent = page
+        child.path = f"{page.path}/{child.slug}"
+        child.save(update_fields=["path"])
+        _refresh_descendant_paths(child)
+
+
+@transaction.atomic
+def post_write(*, post: Post, by) -> Post:
+    """Create or update a post or page: permissions, slug, schedule, rendering, revision."""
+    stored = Post.objects.select_for_update().filter(pk=post.pk).first() if post.pk else None
+    if post.author_id is None:
+        post.author = by
+    post_check(post=post, by=by, stored=stored)
+    now = timezone.now()
+    _normalize_schedule(post, now)
+    if not post.slug:
+        post.slug = _unique_slug(post.title, exclude_pk=post.pk, kind=post.kind)
+    post.body_html = render_post_body(
+        post.body, post.body_format, allow_embeds=by.has_perm("blog.unfiltered_html")
+    )
+    old_path = stored.path if stored else None
+    post.path = _page_path(post) if post.is_page else ""
+    post.save()
+    if post.is_page and old_path and old_path != post.path:
+        _refresh_descendant_paths(post)
+    _link_media(post)
+    if stored is None or any(getattr(stored, f) != getattr(post, f) for f in CONTENT_FIELDS):
+        Revision.objects.create(
+            post=post,
+            title=post.title,
+            body=post.body,
+            body_format=post.body_format,
+            excerpt=post.excerpt,
+            author=by,
+            created_at=now,
+        )
+    pages_changed()
+    return post
+
+
+@transaction.atomic
+def post_publish(*, post: Post, by, when=None) -> Post:
+    if not post_can_edit(user=by, post=post) or not post_can_publish(user=by, post=post):
+        raise PermissionDenied("You may not publish this.")
+    if post.status == Post.Status.TRASH:
+        raise ValidationError("Restore the post from the trash before publishing it.")
+    post.status = Post.Status.PUBLISHED
+    post.published_at = when or post.published_at
+    _normalize_schedule(post, timezone.now())
+    post.save(update_fields=["status", "published_at", "updated_at"])
+    pages_changed()
+    return post
+
+
+@transaction.atomic
+def post_trash(*, post: Post, by) -> Post:
+    if not post_can_delete(user=by, post=post):
+        raise PermissionDenied("You may not move this to the trash.")
+    if post.status == Post.Status.TRASH:
+        return post
+    post.status_before_trash = post.status
+    post.status = Post.Status.TRASH
+    post.trashed_at = timezone.now()
+    post.save(update_fields=["status", "status_before_trash", "trashed_at", "updated_at"])
+    pages_changed()
+    return post
+
+
+@transaction.atomic
+def post_restore(*, post: Post, by) -> Post:
+    """Take a post out of the trash, with its old status if `by` may give it that status."""
+    perm = "blog.delete_page" if post.is_page else "blog.delete_post"
+    owner_ok = post.author_id == by.pk or by.has_perm("blog.edit_others_posts") or post.is_page
+    if not (by.has_perm(perm) and owner_ok):
+        raise PermissionDenied("You may not restore this.")
+    if post.status != Post.Status.TRASH:
+        return post
+    previous = post.status_before_trash or Post.Status.DRAFT
+    if previous not in post_allowed_statuses(user=by, post=post):
+        previous = Post.Status.DRAFT
+    post.status = previous
+    post.status_before_trash = ""
+    post.trashed_at = None
+    _normalize_schedule(post, timezone.now())
+    post.save(
+        update_fields=["status", "status_before_trash", "trashed_at", "published_at", "updated_at"]
+    )
+    pages_changed()
+    return post
+
+
+def trash_empty(*, days: int | None = None, now=None, dry_run: bool = False) -> dict[str, int]:
+    """Delete posts and comments that have been in the trash longer than `days`."""
+    days = settings.TRASH_DAYS if days is None else days
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    posts = Post.objects.filter(status=Post.Status.TRASH, trashed_at__lt=cutoff)
+    comments = Comment.objects.filter(status=Comment.Status.TRASH, trashed_at__lt=cutoff)
+    counts = {"posts": posts.count(), "comments": comments.count()}
+    if not dry_run:
+        with transaction.atomic():
+            comments.delete()
+            # Children of a deleted page move up to the top level.
+            posts.delete()
+    return counts
+
+
+@transaction.atomic
+def revision_restore(*, revision: Revision, by) -> Post:
+    post = Post.objects.select_for_update().get(pk=revision.post_id)
+    if not post_can_edit(user=by, post=post):
+        raise PermissionDenied("You may not edit this.")
+    if post.status == Post.Status.TRASH:
+        raise ValidationError("Restore the post from the trash first.")
+    for field in CONTENT_FIELDS:
+        setattr(post, field, getattr(revision, field))
+    return post_write(post=post, by=by)
+
+
+def search_filter(query: str) -> Q:
+    words = [w for w in query.split() if w][:8]
+    condition = Q()
+    for word in words:
+        condition &= Q(title__icontains=word) | Q(body__icontains=word)
+    return condition

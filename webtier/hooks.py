@@ -1,0 +1,54 @@
+"""What the web tier learns from the apps above it, registered in their `ready()`.
+
+webtier imports no app: the apps tell it the few facts of theirs it needs.
+
+- *Private paths* (`/admin/`, `/accounts/`...): signed in or editing. Read from the
+  writer only, never page-cached, disallowed in robots.txt.
+- *Uncached paths* (`/search/`): public, may read the replica, but every query would
+  be a cache key of its own.
+- *Next change*: when a cached page may change with no write to say so (a scheduled
+  post going live). The page cache keeps nothing fresh past the earliest answer.
+
+Registration is idempotent, so a `ready()` that runs twice (tests) changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+_private: list[str] = []
+_uncached: list[str] = []
+_next_change: list[Callable[[datetime], datetime | None]] = []
+
+
+def _add(registry: list, *items) -> None:
+    for item in items:
+        if item not in registry:
+            registry.append(item)
+
+
+def register_private_paths(*prefixes: str) -> None:
+    _add(_private, *prefixes)
+
+
+def register_uncached_paths(*prefixes: str) -> None:
+    _add(_uncached, *prefixes)
+
+
+def register_next_change(provider: Callable[[datetime], datetime | None]) -> None:
+    """`provider(now)` answers the next moment after `now` a page changes by itself."""
+    _add(_next_change, provider)
+
+
+def private_paths() -> tuple[str, ...]:
+    return tuple(_private)
+
+
+def uncached_paths() -> tuple[str, ...]:
+    return tuple(_uncached)
+
+
+def next_change(after: datetime) -> datetime | None:
+    due = [when for provider in _next_change if (when := provider(after)) is not None]
+    return min(due, default=None)
