@@ -3,6 +3,7 @@ the admin. Every corpus image goes through the real path (pipeline, stores, task
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
@@ -162,6 +163,55 @@ def test_a_failing_store_leaves_no_row_and_no_files(client, author, settings, mo
         upload(client, image_bytes())
     assert not MediaItem.objects.exists()
     assert stored_files(Path(settings.MEDIA_ROOT)) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_queue_down_after_the_commit_keeps_the_item_and_its_files(
+    client, author, aws, settings, caplog
+):
+    # The JSON upload has no outer transaction: the item really commits, and only then is
+    # the renditions job sent, inline (no outbox), to a queue that does not exist.
+    settings.TASKS = {
+        "default": {
+            "BACKEND": "worker.backends.SQSBackend",
+            "OPTIONS": {"queue_url": f"{aws.endpoint}/123456789012/no-such-queue"},
+        }
+    }
+    login(client, author)
+    client.raise_request_exception = False
+    with caplog.at_level(logging.ERROR):
+        response = upload(client, image_bytes())
+
+    assert response.status_code == 201, response.content
+    item = MediaItem.objects.get(pk=response.json()["id"])
+    assert item.status == MediaItem.Status.PENDING  # retry-renditions sends it again
+    names = [item.original, *(entry["file"] for entry in item.renditions)]
+    assert sorted(
+        str(p.relative_to(settings.MEDIA_ROOT)) for p in stored_files(Path(settings.MEDIA_ROOT))
+    ) == sorted(names)
+    assert any("no-such-queue" in str(r.exc_info[1]) for r in caplog.records if r.exc_info)
+
+
+def test_an_upload_makes_only_the_full_image_and_the_task_the_rest(
+    client, author, settings, monkeypatch
+):
+    from media_store import images
+
+    made = []
+    real = images._renditions
+
+    def counting(*args, **kwargs):
+        for rendition in real(*args, **kwargs):
+            made.append(rendition.name)
+            yield rendition
+
+    monkeypatch.setattr(images, "_renditions", counting)
+    login(client, author)
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}  # queued
+    response = upload(client, image_bytes((1600, 1200)))
+
+    assert response.status_code == 201
+    assert made == ["full", "full-webp"]
 
 
 # --- Every corpus image through the real upload path --------------------------------
