@@ -105,8 +105,8 @@ ami-check: | $(VENV_PY)
 	packer fmt -check -diff ami/
 	packer validate -syntax-only ami/golden.pkr.hcl
 	shellcheck --severity=style ami/provision/*.sh userdata/*.sh
-	$(VENV)/bin/pytest -q -p no:cacheprovider tests/test_ami.py tests/test_userdata.py
+	$(VENV)/bin/pytest -q -p no:cacheprovider tests/ami/test_ami.py tests/userdata/test_userdata.py
 
 # The provisioning scripts really run in a debootstrapped Debian chroot (as root, ~5 min).
 ami-slow: | $(VENV_PY)
-	$(VENV)/bin/pytest -q -p no:cacheprovider -m slow tests/test_ami_chroot.py
+	$(VENV)/bin/pytest -q -p no:cacheprovider -m slow tests/ami/test_ami_chroot.py

@@ -1,6 +1,6 @@
 """The admin is the editor, with WordPress semantics and the roles of blog/roles.py.
 
-Every write of a post, page, comment status or role goes through blog/services.py,
+Every write of a post, page, comment status or role goes through blog/services/,
 so the rules hold whether a request comes from a form, an action or a forged POST.
 The admin adds what a user sees: choices limited to what they may pick, 403 for
 objects they may not touch, and a message naming whatever an action refused.

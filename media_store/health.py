@@ -1,4 +1,4 @@
-"""The media store's readiness probe (config/health.py runs it with a timeout)."""
+"""The media store's readiness probe (webtier/health.py runs it with a timeout)."""
 
 from __future__ import annotations
 

@@ -2,12 +2,13 @@
 
 Pure functions, bytes in, bytes and metadata out; no Django, no files, no ORM.
 
-- `inspect(data)` decides by content (an explicit Pillow format allowlist, never the
-  name or the Content-Type) whether the bytes are an image we accept, within `Limits`,
-  and raises `ImageRejected` with a message meant for the uploader otherwise.
+- `inspect(data)` (media_store/decode.py) decides by content (an explicit Pillow format
+  allowlist, never the name or the Content-Type) whether the bytes are an image we
+  accept, within `Limits`, and raises `ImageRejected` with a message meant for the
+  uploader otherwise.
 - `make_renditions(data)` returns every version that may be served; `make_full(data)`
-  only the first two ("full" and its WebP twin), what an upload request needs. Nothing of the
-  uploaded file is copied through: each output is re-encoded from pixels, with EXIF
+  only the first two ("full" and its WebP twin), what an upload request needs. Nothing
+  of the uploaded file is copied through: each output is re-encoded from pixels, with EXIF
   orientation applied, colours converted to sRGB and every piece of metadata dropped
   (EXIF incl. GPS, XMP, ICC, JPEG comments, PNG text chunks). The original upload is
   never served.
@@ -38,17 +39,44 @@ The same input gives byte-identical output (no timestamps, no random state).
 
 from __future__ import annotations
 
-import hashlib
 import io
 import logging
 import re
-import time
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 
-from PIL import Image, ImageCms, features
+from PIL import Image, ImageCms
+
+from media_store.decode import (
+    DEFAULT_LIMITS,
+    FORMATS,
+    ORIENTATION,
+    Deadline,
+    ImageRejected,
+    Inspected,
+    Limits,
+    accepted_formats,
+    decode,
+    exif_orientation,
+    guarded,
+    inspect,
+    open_checked,
+)
+
+# The pipeline's door: callers import these from here, decode.py included.
+__all__ = [
+    "SIZES",
+    "WEBP_SUFFIX",
+    "ImageRejected",
+    "Inspected",
+    "Limits",
+    "Rendition",
+    "accepted_formats",
+    "inspect",
+    "make_full",
+    "make_renditions",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -64,14 +92,6 @@ SIZES: tuple[tuple[str, int, int, bool], ...] = (
 )
 WEBP_SUFFIX = "-webp"
 
-# Pillow format name -> (MIME type, extension).
-_FORMATS = {
-    "JPEG": ("image/jpeg", "jpg"),
-    "PNG": ("image/png", "png"),
-    "GIF": ("image/gif", "gif"),
-    "WEBP": ("image/webp", "webp"),
-    "AVIF": ("image/avif", "avif"),
-}
 # JPEG quality 82 is WordPress's default; WebP 80 is close in size and look.
 _SAVE_OPTIONS = {
     "JPEG": {"quality": 82, "progressive": True, "optimize": False},
@@ -89,40 +109,6 @@ _CODE = re.compile(
     rb"<\?(?:php|=)|<script|<svg|<html|<iframe|<body|javascript:|\$_(?:GET|POST|REQUEST|COOKIE)",
     re.IGNORECASE,
 )
-# EXIF orientation -> the transpose that undoes it (EXIF 2.32, tag 0x0112).
-_ORIENTATION = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_270,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
-}
-_EXIF_ORIENTATION = 0x0112
-
-
-class ImageRejected(ValueError):
-    """The upload is not an image we accept; str(exc) is meant for the uploader."""
-
-
-@dataclass(frozen=True)
-class Limits:
-    max_bytes: int = 20_000_000
-    max_pixels: int = 50_000_000
-    max_frames: int = 100
-    max_seconds: float = 10.0
-
-
-@dataclass(frozen=True)
-class Inspected:
-    format: str
-    mime_type: str
-    extension: str
-    width: int  # after EXIF orientation
-    height: int
-    frames: int
-    sha256: str  # of the uploaded bytes
 
 
 @dataclass(frozen=True)
@@ -135,159 +121,9 @@ class Rendition:
     data: bytes
 
 
-def accepted_formats() -> tuple[str, ...]:
-    """Pillow format names accepted here: AVIF only when this Pillow can read it."""
-    names = ["JPEG", "PNG", "GIF", "WEBP"]
-    if _has_avif():
-        names.append("AVIF")
-    return tuple(names)
-
-
-@cache
-def _has_avif() -> bool:
-    return bool(features.check("avif"))
-
-
 @cache
 def _srgb() -> ImageCms.ImageCmsProfile:
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
-
-
-class _Deadline:
-    """Pillow cannot be interrupted mid-decode; the pipeline checks between steps."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.until = time.monotonic() + seconds
-
-    def check(self) -> None:
-        if time.monotonic() > self.until:
-            raise ImageRejected(
-                f"Processing this image took longer than {self.seconds:g} seconds; "
-                "upload a smaller image."
-            )
-
-
-def _human_list(names: tuple[str, ...]) -> str:
-    labels = [{"JPEG": "JPEG", "WEBP": "WebP"}.get(name, name) for name in names]
-    return ", ".join(labels[:-1]) + " or " + labels[-1]
-
-
-def _orientation(im: Image.Image) -> int:
-    # getexif() also reads tiff:Orientation from XMP when there is no EXIF.
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # "Corrupt EXIF data"
-            value = im.getexif().get(_EXIF_ORIENTATION, 1)
-    except Exception:  # a damaged EXIF block is ignored, not fatal: it is dropped anyway
-        logger.info("unreadable EXIF ignored", exc_info=True)
-        return 1
-    return value if value in _ORIENTATION else 1
-
-
-def _open(data: bytes, limits: Limits) -> Image.Image:
-    """Identify and size-check without decoding pixels."""
-    if not data:
-        raise ImageRejected("The file is empty.")
-    if len(data) > limits.max_bytes:
-        raise ImageRejected(
-            f"The file is {len(data) / 1e6:.1f} MB; the limit is {limits.max_bytes / 1e6:g} MB."
-        )
-    try:
-        im = Image.open(io.BytesIO(data), formats=accepted_formats())
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageRejected(
-            f"The image has too many pixels; the limit is {limits.max_pixels / 1e6:g} megapixels."
-        ) from None
-    except Image.UnidentifiedImageError:
-        raise ImageRejected(
-            f"This file is not an image we accept: upload a {_human_list(accepted_formats())} file."
-        ) from None
-    width, height = im.size
-    if width < 1 or height < 1:
-        raise ImageRejected("The image has no pixels (its width or height is zero).")
-    if width * height > limits.max_pixels:
-        raise ImageRejected(
-            f"The image is {width}x{height} pixels ({width * height / 1e6:.1f} megapixels); "
-            f"the limit is {limits.max_pixels / 1e6:g} megapixels."
-        )
-    return im
-
-
-def _decode(data: bytes, limits: Limits, deadline: _Deadline, draft: tuple[int, int] | None):
-    """Open, check and fully decode; returns (image, Inspected).
-
-    `draft` asks JPEG to decode at a reduced scale no smaller than that size (in the
-    file's own orientation): a 6000x4000 photo for a 2560 output decodes at 3000x2000,
-    a quarter of the work and memory. The whole entropy-coded stream is still read,
-    so a truncated file is still caught.
-    """
-    im = _open(data, limits)
-    fmt = im.format
-    width, height = im.size
-    frames = getattr(im, "n_frames", 1)
-    if frames > limits.max_frames:
-        raise ImageRejected(f"The animation has {frames} frames; the limit is {limits.max_frames}.")
-    if frames > 1 and width * height * frames > limits.max_pixels * 4:
-        raise ImageRejected(
-            f"The animation is too large: {frames} frames of {width}x{height} pixels."
-        )
-    deadline.check()
-    if draft is not None and fmt == "JPEG":
-        im.draft(im.mode, draft)
-    im.load()
-    deadline.check()
-    if frames > 1:
-        # Every frame must decode, or the animation would break for readers.
-        for index in range(1, frames):
-            im.seek(index)
-            im.load()
-            deadline.check()
-        im.seek(0)
-        im.load()
-    orientation = _orientation(im)
-    if orientation in (5, 6, 7, 8):
-        width, height = height, width
-    mime_type, extension = _FORMATS[fmt]
-    inspected = Inspected(
-        format=fmt,
-        mime_type=mime_type,
-        extension=extension,
-        width=width,
-        height=height,
-        frames=frames,
-        sha256=hashlib.sha256(data).hexdigest(),
-    )
-    return im, inspected
-
-
-def _guarded(func, *args):
-    """Run a decode step with bomb warnings as errors and decoder failures translated."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            return func(*args)
-        except ImageRejected:
-            raise
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise ImageRejected(
-                "The image declares more pixels than it may have (a decompression bomb)."
-            ) from None
-        except MemoryError:
-            raise ImageRejected("The image is too large to process.") from None
-        except Exception as exc:
-            # Pillow reports damaged files with many exception types (OSError,
-            # SyntaxError, ValueError, struct.error, EOFError, IndexError...).
-            logger.info("image rejected as unreadable: %s: %s", type(exc).__name__, exc)
-            raise ImageRejected("The image is damaged or truncated and cannot be read.") from None
-
-
-def inspect(data: bytes, limits: Limits = Limits()) -> Inspected:
-    """Validate only; raises ImageRejected with a message for the uploader."""
-    deadline = _Deadline(limits.max_seconds)
-    # Decoding at the smallest JPEG scale still reads the whole file.
-    _, inspected = _guarded(_decode, data, limits, deadline, (1, 1))
-    return inspected
 
 
 # --- Pixels ---------------------------------------------------------------------------
@@ -403,7 +239,7 @@ def _encode(im: Image.Image, fmt: str, frames: list[Image.Image] | None = None, 
     )
 
 
-def _frames(im: Image.Image, size: tuple[int, int], orientation: int, deadline: _Deadline):
+def _frames(im: Image.Image, size: tuple[int, int], orientation: int, deadline: Deadline):
     """Every frame after the first, oriented and resized, with durations and loop count."""
     durations = []
     rest = []
@@ -413,7 +249,7 @@ def _frames(im: Image.Image, size: tuple[int, int], orientation: int, deadline: 
         if index:
             frame = _to_srgb(im)
             if orientation != 1:
-                frame = frame.transpose(_ORIENTATION[orientation])
+                frame = frame.transpose(ORIENTATION[orientation])
             rest.append(_resize(frame, size))
             deadline.check()
     loop = im.info.get("loop", 0)
@@ -422,21 +258,21 @@ def _frames(im: Image.Image, size: tuple[int, int], orientation: int, deadline: 
 
 
 def _renditions(data: bytes, limits: Limits, full_only: bool = False) -> Iterator[Rendition]:
-    deadline = _Deadline(limits.max_seconds)
-    first = _open(data, limits)
-    orientation = _orientation(first)
+    deadline = Deadline(limits.max_seconds)
+    first = open_checked(data, limits)
+    orientation = exif_orientation(first)
     width, height = first.size
     full_size = _fit((width, height), FULL_SIZE, FULL_SIZE) or (width, height)
     transposed = orientation in (5, 6, 7, 8)
     # The draft box is in file orientation; the full size is in display orientation.
     draft = (full_size[1], full_size[0]) if transposed else full_size
-    im, inspected = _decode(data, limits, deadline, draft)
+    im, inspected = decode(data, limits, deadline, draft)
     fmt = inspected.format
 
     base = _to_srgb(im)
     deadline.check()
     if orientation != 1:
-        base = base.transpose(_ORIENTATION[orientation])
+        base = base.transpose(ORIENTATION[orientation])
     display = (inspected.width, inspected.height)
     full_size = _fit(display, FULL_SIZE, FULL_SIZE) or display
     full = _resize(base, full_size)
@@ -449,13 +285,13 @@ def _renditions(data: bytes, limits: Limits, full_only: bool = False) -> Iterato
         rest, anim = _frames(im, full_size, orientation, deadline)
 
     def both(name: str, pixels: Image.Image, frames=None, **extra) -> Iterator[Rendition]:
-        mime_type, extension = _FORMATS[fmt]
+        mime_type, extension = FORMATS[fmt]
         yield Rendition(
             name, *pixels.size, mime_type, extension, _encode(pixels, fmt, frames, **extra)
         )
         deadline.check()
         if fmt != "WEBP":
-            mime_type, extension = _FORMATS["WEBP"]
+            mime_type, extension = FORMATS["WEBP"]
             yield Rendition(
                 name + WEBP_SUFFIX,
                 *pixels.size,
@@ -485,7 +321,7 @@ def _source(made: list[Image.Image], width: int, height: int) -> Image.Image:
     return min(fitting, key=lambda im: im.width * im.height) if fitting else made[0]
 
 
-def _sizes(full: Image.Image, display: tuple[int, int], deadline: _Deadline) -> dict:
+def _sizes(full: Image.Image, display: tuple[int, int], deadline: Deadline) -> dict:
     """WordPress's intermediate sizes smaller than the original, by name."""
     made: list[Image.Image] = [full]
     sized: dict[str, Image.Image] = {}
@@ -506,15 +342,15 @@ def _sizes(full: Image.Image, display: tuple[int, int], deadline: _Deadline) -> 
     return sized
 
 
-def make_renditions(data: bytes, limits: Limits = Limits()) -> list[Rendition]:
+def make_renditions(data: bytes, limits: Limits = DEFAULT_LIMITS) -> list[Rendition]:
     """Every version to serve, in the order and names described in the module docstring.
 
     Raises ImageRejected exactly when `inspect` would (and when processing runs past
     `limits.max_seconds`).
     """
-    return _guarded(lambda: list(_renditions(data, limits)))
+    return guarded(lambda: list(_renditions(data, limits)))
 
 
-def make_full(data: bytes, limits: Limits = Limits()) -> list[Rendition]:
+def make_full(data: bytes, limits: Limits = DEFAULT_LIMITS) -> list[Rendition]:
     """Only "full" and its WebP twin: what a page needs at once, without the other sizes."""
-    return _guarded(lambda: list(_renditions(data, limits, full_only=True)))
+    return guarded(lambda: list(_renditions(data, limits, full_only=True)))

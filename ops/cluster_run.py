@@ -141,7 +141,7 @@ def app_env(cluster: Cluster, secrets: dict[str, str], instance: str | None = No
         "WORKER_QUEUE_URL": sqs.queue_url(cluster),
         **sqs.environment(cluster),
         # Below the queue's visibility: a killed worker's job is taken over when its
-        # message comes back, not refused as still running (blog/worker.py).
+        # message comes back, not refused as still running (worker/jobs.py).
         "WORKER_TASK_TIME_LIMIT": str(max(cluster.settings.queue_visibility - 1, 1)),
         # A short long-poll, so that a worker asked to stop exits within `down`'s timeout.
         "WORKER_POLL_SECONDS": "2",

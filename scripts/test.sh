@@ -19,7 +19,7 @@ WAIT_SECONDS=${WAIT_SECONDS:-30}
 DEFAULT_DATABASE_URL=mysql://root@127.0.0.1:3306/cloudblog
 export DATABASE_URL=${TEST_DATABASE_URL:-$DEFAULT_DATABASE_URL}
 export REDIS_URL=${TEST_REDIS_URL:-redis://127.0.0.1:6379/15}
-# The slow tier (the provisioning scripts in a debootstrapped chroot, tests/test_ami_chroot.py)
+# The slow tier (the provisioning scripts in a debootstrapped chroot, tests/ami/test_ami_chroot.py)
 # fits in the suite's time: run it unless RUN_SLOW_TESTS=0.
 export RUN_SLOW_TESTS=${RUN_SLOW_TESTS:-1}
 
@@ -93,7 +93,7 @@ needed=()
 if command -v dpkg-query >/dev/null; then
     # haproxy: the load balancer of the local cluster tests (tests/cluster).
     # packer, cloud-init, shellcheck, debootstrap: the golden AMI and user-data checks.
-    # mariadb-client: mariadb-dump and mariadb for manage.py backup/restore (tests/test_backup.py).
+    # mariadb-client: mariadb-dump and mariadb for manage.py backup/restore (tests/maintenance/test_backup.py).
     for package in libmariadb-dev pkg-config chromium haproxy packer cloud-init shellcheck \
         debootstrap systemd mariadb-client; do
         pkg_installed "$package" || needed+=("$package")

@@ -1,5 +1,5 @@
 """A Debian root file system made with debootstrap, to run the AMI's provisioning scripts
-for real (tests/test_ami_chroot.py) and to time boots (bench/boot_time.py). Needs root.
+for real (tests/ami/test_ami_chroot.py) and to time boots (bench/boot_time.py). Needs root.
 
 Where it differs from an EC2 build instance, on purpose: services are not started while
 packages install (policy-rc.d), systemd is not running (the scripts then make the enable

@@ -22,10 +22,10 @@ def _test_settings(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.MEDIA_ROOT = tmp_path / "media"
-    # Factories write past the services, so pages would go stale: tests/test_page_cache.py
+    # Factories write past the services, so pages would go stale: tests/webtier/test_page_cache.py
     # turns the page cache on where it is the subject.
     settings.PAGE_CACHE_SECONDS = 0
-    # Likewise the sitemap's copy (tests/test_sitemap_cache.py turns it on).
+    # Likewise the sitemap's copy (tests/blog/test_sitemap_cache.py turns it on).
     settings.SITEMAP_REFRESH_SECONDS = 0
     settings.STORAGES = {
         **settings.STORAGES,

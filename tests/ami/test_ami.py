@@ -272,7 +272,7 @@ def test_units_parse_cleanly():
     problems = [
         line
         for line in (result.stdout + result.stderr).splitlines()
-        # The venv exists only inside the image; tests/test_ami_chroot.py checks there.
+        # The venv exists only inside the image; tests/ami/test_ami_chroot.py checks there.
         if "is not executable: No such file or directory" not in line
     ]
     assert problems == []

@@ -1,7 +1,7 @@
 """The provisioning scripts, really run: in a Debian bookworm root file system made with
 debootstrap, in a chroot, twice (they must be idempotent), then the cleanup script.
 About 5 minutes and a few hundred MB of downloads: `make ami-slow`
-(`pytest -m slow tests/test_ami_chroot.py`). Needs root, debootstrap and network access
+(`pytest -m slow tests/ami/test_ami_chroot.py`). Needs root, debootstrap and network access
 to the Debian mirror and PyPI.
 """
 
