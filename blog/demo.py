@@ -325,10 +325,8 @@ def _categories() -> dict[str, Category]:
 
 
 def _tags() -> dict[str, Tag]:
-    found = {}
-    for name in TAGS:
-        found[name], _ = Tag.objects.get_or_create(slug=name.lower(), defaults={"name": name})
-    return found
+    get = Tag.objects.get_or_create
+    return {name: get(slug=name.lower(), defaults={"name": name})[0] for name in TAGS}
 
 
 def _save(by, **fields) -> Post:

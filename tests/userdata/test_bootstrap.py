@@ -38,7 +38,7 @@ def server() -> dict:
     url = os.environ.get("DATABASE_URL", "mysql://root@127.0.0.1:3306/cloudblog")
     db = parse_database_url("DATABASE_URL", url, REPO)
     if db["ENGINE"] != "django.db.backends.mysql":
-        pytest.fail("tests/userdata/test_bootstrap.py needs DATABASE_URL on MariaDB (make test sets it)")
+        pytest.fail("test_bootstrap.py needs DATABASE_URL on MariaDB (make test sets it)")
     return db
 
 
