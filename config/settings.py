@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "worker",
     "media_library",
     "blog",
+    "wordpress",
     "maintenance",
 ]
 
