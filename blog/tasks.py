@@ -8,8 +8,6 @@ nor miss one not yet committed. The periodic jobs are in blog/periodic.py.
 
 from __future__ import annotations
 
-import logging
-
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
@@ -18,8 +16,6 @@ from django.urls import reverse
 from django_tasks import task
 
 from blog.models import Comment
-
-logger = logging.getLogger(__name__)
 
 
 def _moderators():

@@ -8,7 +8,6 @@ and comment counts are denormalized on the post.
 
 from __future__ import annotations
 
-import logging
 import sys
 from datetime import datetime, timedelta
 
@@ -39,8 +38,6 @@ from blog.models import Category, Comment, Post, Tag
 from webtier.page_cache import cached_fragment
 from webtier.request import client_ip
 from webtier.routing import is_writer_unavailable
-
-logger = logging.getLogger(__name__)
 
 _UNLOCKED_SESSION_KEY = "blog_unlocked_posts"
 

@@ -7,7 +7,6 @@ and a background sender sends it after commit (worker/outbox.py).
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -20,8 +19,6 @@ from django_tasks.utils import get_random_id
 
 from worker.outbox import outbox_write
 from worker.sqs import encode_message, is_fifo, sqs_client
-
-logger = logging.getLogger(__name__)
 
 
 class QueueUnavailable(Exception):

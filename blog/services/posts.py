@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Iterator
 from datetime import timedelta
@@ -29,8 +28,6 @@ from media_library.render import media_ids_in, media_ids_in_source
 from media_library.services import media_unusable
 from webtier import hooks
 from webtier.page_cache import pages_changed
-
-logger = logging.getLogger(__name__)
 
 CONTENT_FIELDS = ("title", "body", "body_format", "excerpt")
 # WordPress's /page/N/ (paging) is answered by the redirects of a moved WordPress site.
