@@ -184,7 +184,7 @@ SITEMAP_REFRESH_SECONDS = env_int("SITEMAP_REFRESH_SECONDS", 900 if REDIS_URL el
 SESSION_STORE = env_choice(
     "SESSION_STORE",
     "cached_db" if REDIS_URL else "db",
-    ("db", "cached_db", "cache", "signed_cookies"),
+    ("db", "cached_db", "cache", "signed_cookies", "dynamodb"),
 )
 if SESSION_STORE == "cache" and not REDIS_URL:
     raise ImproperlyConfigured(
@@ -196,7 +196,18 @@ if SESSION_STORE == "signed_cookies" and SECRET_KEY == DEV_SECRET_KEY:
         "SESSION_STORE=signed_cookies needs a real DJANGO_SECRET_KEY: anyone can forge "
         "cookies signed with the public dev key"
     )
-SESSION_ENGINE = f"django.contrib.sessions.backends.{SESSION_STORE}"
+SESSION_ENGINE = (
+    "webtier.sessions_dynamodb"
+    if SESSION_STORE == "dynamodb"
+    else f"django.contrib.sessions.backends.{SESSION_STORE}"
+)
+# SESSION_STORE=dynamodb: the table (webtier/sessions_dynamodb.py; the stack creates it).
+SESSION_DYNAMODB_TABLE = env_str("SESSION_DYNAMODB_TABLE", "cloudblog-sessions")
+if not re.fullmatch(r"[A-Za-z0-9_.-]{3,255}", SESSION_DYNAMODB_TABLE):
+    raise ImproperlyConfigured(
+        "SESSION_DYNAMODB_TABLE must be a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -), "
+        f"got {SESSION_DYNAMODB_TABLE!r}"
+    )
 
 # --- Auth -----------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

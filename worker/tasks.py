@@ -20,12 +20,17 @@ logger = logging.getLogger(__name__)
 
 @task
 def clear_sessions() -> int:
-    """Delete expired sessions from the database (what `clearsessions` does for `db`)."""
-    # Only database-backed stores keep expired rows; Redis expires its own keys and a
-    # signed cookie is the visitor's to keep.
-    if settings.SESSION_STORE not in ("db", "cached_db"):
+    """Delete expired sessions (what `clearsessions` does), where the store keeps them."""
+    # Redis expires its own keys and a signed cookie is the visitor's to keep. DynamoDB's
+    # TTL deletes items, but days late: expired ones are never read (the engine checks).
+    if settings.SESSION_STORE == "dynamodb":
+        from webtier.sessions_dynamodb import SessionStore
+
+        deleted = SessionStore.clear_expired()
+    elif settings.SESSION_STORE in ("db", "cached_db"):
+        deleted, _ = Session.objects.filter(expire_date__lt=timezone.now()).delete()
+    else:
         return 0
-    deleted, _ = Session.objects.filter(expire_date__lt=timezone.now()).delete()
     logger.info("clear-sessions: deleted %d expired sessions", deleted)
     return deleted
 
