@@ -10,7 +10,7 @@ import signal
 import sys
 from pathlib import Path
 
-from ops import aws_cli, cluster, userdata
+from ops import aws_cli, cluster, eb, userdata
 from ops.cluster_db import DatabaseError
 from ops.cluster_lb import HaproxyError
 from ops.cluster_run import ClusterError, kill_children
@@ -134,6 +134,7 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     userdata.add_parser(areas)
+    eb.add_parser(areas)
     commands = area.add_subparsers(dest="command", required=True, metavar="COMMAND")
     parent = _dir_option()
     _add_up(commands, parent)
@@ -212,6 +213,8 @@ def _parser() -> argparse.ArgumentParser:
 def _run(args: argparse.Namespace) -> int:
     if args.area == "userdata":
         return userdata.run(args)
+    if args.area == "eb":
+        return eb.run(args)
     directory = args.dir.resolve()
     if args.command == "up":
         explicit = {

@@ -148,6 +148,8 @@ class Session:
             self._secrets.add(value)
 
     def _masked(self, params: dict[str, Any]) -> dict[str, Any]:
+        # Uploaded bodies (a template) are shown by size, not spelled out.
+        params = {k: f"<{len(v)} bytes>" if isinstance(v, bytes) else v for k, v in params.items()}
         text = json.dumps(params, sort_keys=True, default=str)
         for value in sorted(self._secrets, key=len, reverse=True):
             text = text.replace(json.dumps(value)[1:-1], "****")

@@ -1,4 +1,4 @@
-"""The AWS areas of `python -m ops`: rds, aurora, ebs, cutover, ami.
+"""The AWS areas of `python -m ops`: rds, aurora, ebs, cutover, ami, stack.
 
 Parsing only: each command builds a Session and hands one function to `run_command`,
 which prints the result and picks the exit code.
@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import argparse
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from ops import ami, aurora, cutover, ebs, rds
+from ops import ami, aurora, cutover, ebs, rds, stack
 from ops.aws import EXIT_CODES_HELP, Session, run_command
 
-AREAS = ("rds", "aurora", "ebs", "cutover", "ami")
+AREAS = ("rds", "aurora", "ebs", "cutover", "ami", "stack")
 DEFAULT_TAG_TEXT = ", ".join(ami.DEFAULT_TAGS)
 
 
@@ -236,7 +237,98 @@ def _add_ami(areas: argparse._SubParsersAction) -> None:
             )
 
 
+def _param(value: str) -> tuple[str, str]:
+    key, sep, val = value.partition("=")
+    if not sep or not key.isalnum():
+        raise argparse.ArgumentTypeError(f"must look like Name=VALUE, got {value!r}")
+    return key, val
+
+
+def _add_stack(areas: argparse._SubParsersAction) -> None:
+    commands = _area(
+        areas,
+        "stack",
+        "the CloudFormation stack (deploy/cloudformation): deploy, status, diff, delete",
+    )
+    shape = argparse.ArgumentParser(add_help=False)
+    shape.add_argument("--name", required=True, help="the stack's name")
+    shape.add_argument("--mode", choices=("ha", "single"), help="needed to create; kept on update")
+    shape.add_argument(
+        "--ami", help="golden AMI id, or `current` (the SSM parameter ops ami promote sets)"
+    )
+    shape.add_argument(
+        "--param",
+        type=_param,
+        action="append",
+        metavar="NAME=VALUE",
+        help="any other template parameter, e.g. --param MediaBackend=s3; repeatable",
+    )
+    shape.add_argument(
+        "--template",
+        type=Path,
+        default=stack.TEMPLATE,
+        help="default: deploy/cloudformation/cloudblog.yaml",
+    )
+    shape.add_argument(
+        "--bucket",
+        help="S3 bucket for a template over 51,200 bytes "
+        "(default: cloudblog-templates-ACCOUNT-REGION, made if missing)",
+    )
+    for name, text, timeout in (
+        ("deploy", "create or update through a change set, show it, apply it, follow it", 3600),
+        ("diff", "show the change set a deploy would make, then discard it", 600),
+    ):
+        command = commands.add_parser(
+            name,
+            parents=[_common(timeout), shape],
+            help=text,
+            description=text,
+            epilog=EXIT_CODES_HELP,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        if name == "deploy":
+            command.add_argument("--yes", action="store_true", help="apply without asking")
+    status = _command(commands, "status", "the stack's status, outputs and recent events")
+    status.add_argument("--name", required=True)
+    status.add_argument("--events", type=int, default=10, help="recent events to show")
+    delete = _command(
+        commands, "delete", "delete the stack; refuses while it holds data unless told", 3600
+    )
+    delete.add_argument("--name", required=True)
+    keep = delete.add_mutually_exclusive_group()
+    keep.add_argument(
+        "--snapshot",
+        action="store_true",
+        help="snapshot the Aurora cluster first, then let it go (bucket and EFS are retained)",
+    )
+    keep.add_argument(
+        "--retain", action="store_true", help="keep the database, bucket and file system"
+    )
+
+
+def _stack_action(args: argparse.Namespace) -> Any:
+    if args.command == "status":
+        return lambda s: stack.status(s, name=args.name, events=args.events)
+    if args.command == "delete":
+        return lambda s: stack.delete(
+            s, name=args.name, snapshot=args.snapshot, retain=args.retain, timeout=args.timeout
+        )
+    options = {
+        "name": args.name,
+        "mode": args.mode,
+        "image": args.ami,
+        "given": dict(args.param or []),
+        "template": args.template,
+        "bucket": args.bucket,
+        "timeout": args.timeout,
+    }
+    if args.command == "diff":
+        return lambda s: stack.diff(s, **options)
+    return lambda s: stack.deploy(s, yes=args.yes, **options)
+
+
 def add_areas(areas: argparse._SubParsersAction) -> None:
+    _add_stack(areas)
     _add_rds(areas)
     _add_aurora(areas)
     _add_ebs(areas)
@@ -328,6 +420,8 @@ def _action(args: argparse.Namespace, parser_error: Any) -> Any:
         )
     if area == "cutover":
         return _cutover_action(args, parser_error)
+    if area == "stack":
+        return _stack_action(args)
     tags = args.tag or ami.DEFAULT_TAGS
     if command == "list":
         return lambda s: ami.list_images(s, tags=tags, parameter=args.parameter)
@@ -357,5 +451,9 @@ def _cutover_action(args: argparse.Namespace, parser_error: Any) -> Any:
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     action = _action(args, parser.error)
-    session = Session(dry_run=args.dry_run, ticket=args.ticket, region=args.region)
+    # CloudFormation answers in seconds, not minutes: poll its events more often.
+    poll = 5.0 if args.area == "stack" else 10.0
+    session = Session(
+        dry_run=args.dry_run, ticket=args.ticket, region=args.region, poll_seconds=poll
+    )
     return run_command(action, session=session, as_json=args.json)

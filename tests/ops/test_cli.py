@@ -17,6 +17,10 @@ COMMANDS = [
     ["ami", "list"],
     ["ami", "promote"],
     ["ami", "prune"],
+    ["stack", "deploy"],
+    ["stack", "diff"],
+    ["stack", "status"],
+    ["stack", "delete"],
 ]
 
 
