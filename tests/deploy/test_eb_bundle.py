@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import stat
 import subprocess
@@ -154,9 +155,7 @@ def test_saved_configurations_exist_for_both_modes():
     assert types == {"ha": "LoadBalanced", "single": "SingleInstance"}
 
 
-def _serve(folder: Path, port: int, tmp_path: Path) -> subprocess.Popen:
-    """The Procfile's web line, run the way the platform does: a shell, PORT set."""
-    command = (folder / "Procfile").read_text().split("web:", 1)[1].strip()
+def _platform_env(port: int, tmp_path: Path) -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
@@ -173,6 +172,13 @@ def _serve(folder: Path, port: int, tmp_path: Path) -> subprocess.Popen:
         GUNICORN_WORKERS="1",
         CLOUDBLOG_VAR_DIR=str(tmp_path),
     )
+    return env
+
+
+def _serve(folder: Path, port: int, tmp_path: Path) -> subprocess.Popen:
+    """The Procfile's web line, run the way the platform does: a shell, PORT set."""
+    command = (folder / "Procfile").read_text().split("web:", 1)[1].strip()
+    env = _platform_env(port, tmp_path)
     log = (tmp_path / "procfile.log").open("wb")
     return subprocess.Popen(
         ["/bin/sh", "-c", command],
@@ -187,6 +193,11 @@ def _serve(folder: Path, port: int, tmp_path: Path) -> subprocess.Popen:
 def test_the_procfile_web_command_answers_healthz(bundles, tmp_path):
     folder = bundles["web", "ha"]["dir"]
     port = unused_port()
+    # What the predeploy hook does before the platform starts the Procfile.
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput"],
+        cwd=folder, env=_platform_env(port, tmp_path), capture_output=True, check=True,
+    )  # fmt: skip
     proc = _serve(folder, port, tmp_path)
     try:
         deadline = time.monotonic() + 20
@@ -206,6 +217,21 @@ def test_the_procfile_web_command_answers_healthz(bundles, tmp_path):
     assert body.strip() == b"ok"
     # gunicorn's JSON access log (config/gunicorn.conf.py from the unzipped tree) saw it.
     assert '"path": "/healthz"' in (tmp_path / "procfile.log").read_text()
+
+
+def test_the_procfile_refuses_to_start_without_collected_static_files(bundles, tmp_path):
+    folder = tmp_path / "bundle"
+    shutil.copytree(
+        bundles["web", "single"]["dir"], folder, ignore=shutil.ignore_patterns("staticfiles")
+    )
+    proc = _serve(folder, unused_port(), tmp_path)
+    try:
+        code = proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert code != 0
+    assert "run `manage.py collectstatic --noinput`" in (tmp_path / "procfile.log").read_text()
 
 
 def test_the_predeploy_hook_collects_static_with_the_environment_properties(bundles, tmp_path):
