@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import time
 
 import pytest
@@ -11,6 +12,7 @@ from django.urls import reverse
 
 from tests.config.test_settings import error_line, start
 from tests.factories import PASSWORD, make_user
+from tests.net import unused_port
 from webtier import sessions_dynamodb
 from webtier.sessions_dynamodb import SessionStore, create_table, dynamodb_client
 
@@ -158,3 +160,23 @@ def test_the_store_is_chosen_by_session_store(tmp_path):
     result = start(tmp_path, "SESSION_ENGINE", SESSION_STORE="dynamodb")
     assert "webtier.sessions_dynamodb" in result.stdout
     assert sessions_dynamodb.SessionStore.__module__ == "webtier.sessions_dynamodb"
+
+
+def test_the_command_creates_the_table_once_and_says_so(aws, settings):
+    from django.core.management import call_command
+
+    settings.SESSION_DYNAMODB_TABLE = "made-by-command"
+    out = io.StringIO()
+    call_command("create_session_table", stdout=out)
+    call_command("create_session_table", stdout=out)
+
+    assert out.getvalue().count("Sessions table made-by-command is ready.") == 2
+    assert dynamodb_client().describe_table(TableName="made-by-command")["Table"]
+
+
+def test_the_command_explains_an_unreachable_dynamodb(aws, monkeypatch):
+    from django.core.management import CommandError, call_command
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{unused_port()}")
+    with pytest.raises(CommandError, match="could not create the sessions table"):
+        call_command("create_session_table", "--table", "unreachable")
