@@ -6,13 +6,13 @@ wordpress/api/middleware.py, for clients of sites without pretty permalinks.
 
 from django.urls import re_path
 
-from wordpress.api import index, posts
+from wordpress.api import comments, index, media, people, posts, terms
 from wordpress.api.views import rest_view
 
 app_name = "wp-api"
 
-index.register_routes()
-posts.register_routes()
+for module in (index, posts, terms, people, comments, media):
+    module.register_routes()
 
 urlpatterns = [
     re_path(r"^(?P<route>.*)$", rest_view, name="route"),

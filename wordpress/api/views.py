@@ -177,9 +177,13 @@ def _body(request) -> dict:
     content_type = request.content_type or ""
     if content_type.startswith(RAW_BODY_TYPES):
         return {}
+    if request.META.get("CONTENT_LENGTH") in (None, "", "0"):
+        return {}  # an empty JSON body is no body, as WordPress reads it
     data = request.data
     if hasattr(data, "getlist"):
         return flatten_query(data)
+    if data is None:
+        return {}  # `null`
     if not isinstance(data, dict):
         raise WPError("rest_invalid_json", "The JSON body must be an object.", 400)
     return data

@@ -1,0 +1,48 @@
+"""`manage.py app_password` and the user's admin page: create, list, revoke."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from tests.factories import PASSWORD
+from wordpress.app_passwords import ApplicationPassword
+
+from .conftest import basic
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args) -> str:
+    out = io.StringIO()
+    call_command("app_password", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_create_prints_the_password_once_in_groups_of_four_and_it_works(client, author):
+    out = run("create", author.username, "--name", "Deploy script")
+    secret = re.search(r"^    ((?:[A-Za-z0-9]{4} ){5}[A-Za-z0-9]{4})$", out, re.M).group(1)
+    assert secret.replace(" ", "") not in ApplicationPassword.objects.get().password_hash
+    assert client.get("/wp-json/wp/v2/users/me", **basic(author, secret)).status_code == 200
+    listing = run("list", author.username)
+    assert "Deploy script" in listing and "127.0.0.1" in listing and secret not in listing
+    with pytest.raises(CommandError, match="unique"):
+        run("create", author.username, "--name", "Deploy script")
+    assert "Revoked" in run("revoke", author.username, "--name", "Deploy script")
+    assert client.get("/wp-json/wp/v2/users/me", **basic(author, secret)).status_code == 401
+
+
+def test_unknown_user_is_a_clear_error(db):
+    with pytest.raises(CommandError, match="No user named 'nobody'"):
+        run("list", "nobody")
+
+
+def test_user_admin_page_lists_application_passwords(client, administrator, author):
+    run("create", author.username, "--name", "Phone app")
+    client.login(username=administrator.username, password=PASSWORD)
+    page = client.get(f"/admin/auth/user/{author.pk}/change/")
+    assert page.status_code == 200
+    assert b"Phone app" in page.content and b"application passwords" in page.content.lower()
