@@ -141,7 +141,7 @@ class RestView(APIView):
         if "_fields" in query and data is not None:
             data = filter_fields(data, query["_fields"])
         response = Response(data, status=reply.status, headers=reply.headers)
-        response["Allow"] = ", ".join(route_obj.methods)
+        request._wp_allow = ", ".join(route_obj.methods)
         if "_envelope" in query:
             envelope = {"body": data, "status": reply.status, "headers": dict(reply.headers)}
             response = Response(envelope, status=200)
@@ -149,6 +149,8 @@ class RestView(APIView):
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
+        if getattr(request, "_wp_allow", None):
+            response["Allow"] = request._wp_allow  # the route's methods, not every verb
         # The headers a browser client on another origin needs to read to paginate.
         response["Access-Control-Expose-Headers"] = "X-WP-Total, X-WP-TotalPages, Link"
         response["X-Content-Type-Options"] = "nosniff"
