@@ -54,6 +54,10 @@ admin.site.unregister(User)
 class UserAdmin(BlogUserAdmin):
     inlines = [*BlogUserAdmin.inlines, ApplicationPasswordInline]
 
+    def get_inlines(self, request, obj):
+        # A user being added has no passwords yet; they are added on the user's page.
+        return self.inlines if obj is not None else BlogUserAdmin.inlines
+
     def save_formset(self, request, form, formset, change):
         if formset.model is not ApplicationPassword:
             return super().save_formset(request, form, formset, change)

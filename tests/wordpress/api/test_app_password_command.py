@@ -46,3 +46,22 @@ def test_user_admin_page_lists_application_passwords(client, administrator, auth
     page = client.get(f"/admin/auth/user/{author.pk}/change/")
     assert page.status_code == 200
     assert b"Phone app" in page.content and b"application passwords" in page.content.lower()
+
+
+def test_administrator_adds_one_on_the_users_admin_page_and_sees_it_once(
+    client, administrator, author
+):
+    client.force_login(administrator)
+    url = f"/admin/auth/user/{author.pk}/change/"
+    form = {
+        "username": author.username, "first_name": "A", "last_name": "D",
+        "email": author.email, "is_active": "on", "role": "Author",
+        "application_passwords-TOTAL_FORMS": "1", "application_passwords-INITIAL_FORMS": "0",
+        "application_passwords-0-name": "Laptop", "application_passwords-0-user": author.pk,
+    }  # fmt: skip
+    response = client.post(url, form, follow=True)
+    shown = [str(m) for m in response.context["messages"]]
+    secret = re.search(r"((?:[A-Za-z0-9]{4} ){5}[A-Za-z0-9]{4})", " ".join(shown)).group(1)
+    assert ApplicationPassword.objects.get(user=author).name == "Laptop"
+    assert client.get("/wp-json/wp/v2/users/me", **basic(author, secret)).status_code == 200
+    assert secret not in client.get(url).content.decode()
