@@ -29,7 +29,7 @@ from django.utils.dateformat import format as date_format
 from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from blog import services
 from blog.apps import PRIVATE_PATHS, UNCACHED_PATHS
@@ -192,13 +192,13 @@ def _detail_queryset():
 # --- lists ------------------------------------------------------------------
 
 
-@require_GET
+@require_safe
 def home(request):
     posts = Post.objects.posts().published().order_by("-sticky", "-published_at", "-id")
     return _render_list(request, posts, is_home=True)
 
 
-@require_GET
+@require_safe
 def category(request, slug):
     category = get_object_or_404(Category, slug=slug)
     posts = Post.objects.posts().published().in_categories(category.subtree_ids())
@@ -212,7 +212,7 @@ def category(request, slug):
     )
 
 
-@require_GET
+@require_safe
 def tag(request, slug):
     tag = get_object_or_404(Tag, slug=slug)
     return _post_list(
@@ -225,7 +225,7 @@ def tag(request, slug):
     )
 
 
-@require_GET
+@require_safe
 def author(request, username):
     user = get_object_or_404(get_user_model(), username=username, is_active=True)
     posts = Post.objects.posts().published().filter(author=user)
@@ -252,7 +252,7 @@ def _date_range(year: int, month: int | None = None, day: int | None = None):
     return start, end
 
 
-@require_GET
+@require_safe
 def archive(request, year, month=None, day=None):
     start, end = _date_range(year, month, day)
     posts = Post.objects.posts().published().filter(published_at__gte=start, published_at__lt=end)
@@ -260,7 +260,7 @@ def archive(request, year, month=None, day=None):
     return _post_list(request, posts, heading=f"Archive: {date_format(start, fmt)}")
 
 
-@require_GET
+@require_safe
 def search(request):
     form = SearchForm(request.GET)
     query = form.cleaned_data["q"].strip() if form.is_valid() else ""
@@ -279,7 +279,7 @@ def search(request):
 # --- single posts and pages -------------------------------------------------
 
 
-@require_GET
+@require_safe
 def post_detail(request, year, month, slug):
     post = _readable(request, get_object_or_404(_detail_queryset().posts(), slug=slug))
     when = timezone.localtime(post.published_at or post.created_at)
@@ -288,7 +288,7 @@ def post_detail(request, year, month, slug):
     return _render_post(request, post)
 
 
-@require_GET
+@require_safe
 def page_detail(request, path):
     post = get_object_or_404(_detail_queryset().pages(), path=path.strip("/"))
     return _render_post(request, _readable(request, post))
@@ -296,7 +296,7 @@ def page_detail(request, path):
 
 @never_cache
 @login_required
-@require_GET
+@require_safe
 def preview(request, pk):
     post = get_object_or_404(_detail_queryset(), pk=pk)
     if not services.post_can_edit(user=request.user, post=post):
@@ -381,7 +381,7 @@ def profile(request):
 # --- plumbing ---------------------------------------------------------------
 
 
-@require_GET
+@require_safe
 def robots_txt(request):
     sitemap = request.build_absolute_uri(reverse("sitemap"))
     lines = [

@@ -87,6 +87,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # /?rest_route= and the API's discovery Link header on every HTML page.
+    "wordpress.api.middleware.RestApiMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -104,6 +106,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "blog.context_processors.site",
+                "wordpress.api.context_processors.rest_api",
             ],
         },
     },
@@ -216,6 +219,19 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Application passwords first: they answer only requests the REST API marked, and
+# are cheap to check, so a real password never pays for them (wordpress/app_passwords.py).
+AUTHENTICATION_BACKENDS = [
+    "wordpress.app_passwords.ApplicationPasswordBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Django REST framework serves /wp-json/ with its own classes (wordpress/api/views.py);
+# nothing global is switched on for the rest of the site.
+REST_FRAMEWORK = {
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+}
 LOGIN_URL = "blog:login"
 LOGIN_REDIRECT_URL = "blog:profile"
 LOGOUT_REDIRECT_URL = "blog:home"

@@ -14,6 +14,8 @@ urlpatterns = [
     path("", include("webtier.urls")),
     path("", include("worker.urls")),
     path("admin/", admin.site.urls),
+    # The WordPress REST API; ?rest_route= reaches it through its middleware.
+    path("wp-json/", include("wordpress.api.urls")),
     *root_urlpatterns,
     path("", include("blog.urls")),
 ]

@@ -112,15 +112,18 @@ def media_ids_in_source(text: str) -> set[int]:
     return {int(a or b) for a, b in _SOURCE_ID.findall(text)}
 
 
-def media_expand(body_html: str) -> str:
+def media_expand(body_html: str, items: dict[int, MediaItem] | None = None) -> str:
     """Replace the placeholders of a sanitized body with each item's markup (one query).
 
-    An item that no longer exists leaves nothing behind but its alt text.
+    An item that no longer exists leaves nothing behind but its alt text. A caller that
+    expands many bodies passes `items`, loaded at once for all of them (see the API's
+    collections), so the number of queries does not grow with the bodies.
     """
     ids = {int(pk) for pk in _PLACEHOLDER.findall(body_html)}
     if not ids:
         return body_html
-    items = MediaItem.objects.in_bulk(ids)
+    if items is None:
+        items = MediaItem.objects.in_bulk(ids)
 
     def replace(match: re.Match) -> str:
         tag = match.group(0)

@@ -1,8 +1,9 @@
 """Full-page cache for anonymous readers, shared by every instance through Redis.
 
 - Only anonymous GET/HEAD of public pages: a request carrying a session, a
-  message or a read-your-writes pin cookie is never served from, or stored in,
-  the cache; a response that sets a cookie or says private/no-store is not stored.
+  message or a read-your-writes pin cookie, or an Authorization header, is never
+  served from, or stored in, the cache; a response that sets a cookie or says
+  private/no-store is not stored.
 - Invalidation is one generation counter in Redis that every page key includes:
   publishing, editing, trashing a post or moderating a comment bumps it, and every
   instance's next request misses at once. A bump that cannot reach Redis bumps the
@@ -102,6 +103,10 @@ def cached_fragment(name: str, render: Callable[[], str]) -> str:
 def _request_cacheable(request) -> bool:
     never = (*_OWN_UNCACHED, *hooks.private_paths(), *hooks.uncached_paths())
     if request.method not in ("GET", "HEAD") or request.path.startswith(never):
+        return False
+    # Credentials in a header (an API client's application password) are a signed-in
+    # visitor too: a shared cache must neither answer nor keep such a request (RFC 9111).
+    if "HTTP_AUTHORIZATION" in request.META:
         return False
     cookies = request.COOKIES
     return settings.SESSION_COOKIE_NAME not in cookies and not any(

@@ -104,6 +104,8 @@ def _may_read_replica(request, *, pinned: bool) -> bool:
         # Signed in or editing: these visitors must see what they just did.
         and not request.path_info.startswith(hooks.private_paths())
         and settings.SESSION_COOKIE_NAME not in request.COOKIES
+        # API clients sign in per request (HTTP Basic) and rarely keep the pin cookie.
+        and "HTTP_AUTHORIZATION" not in request.META
         and not pinned
         and not replica_marked_down()
     )

@@ -156,6 +156,19 @@ def comment_set_status(*, comments, status: str, by) -> int:
     return changed
 
 
+@transaction.atomic
+def comment_delete(*, comments, by) -> int:
+    """Delete comments for good, skipping the trash (the API's `force=true`); replies go too."""
+    if not by.has_perm("blog.moderate_comments"):
+        raise PermissionDenied("You may not moderate comments.")
+    rows = Comment.objects.filter(pk__in=[c.pk for c in comments])
+    post_ids = list(rows.values_list("post_id", flat=True).distinct())
+    deleted, _ = rows.delete()
+    post_recount_comments(post_ids=post_ids)
+    pages_changed()
+    return deleted
+
+
 def post_recount_comments(*, post_ids) -> None:
     approved = (
         Comment.objects.filter(post=OuterRef("pk"), status=Comment.Status.APPROVED)

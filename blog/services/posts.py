@@ -261,6 +261,19 @@ def post_trash(*, post: Post, by) -> Post:
 
 
 @transaction.atomic
+def post_delete(*, post: Post, by) -> None:
+    """Delete a post or page for good, skipping the trash (the API's `force=true`).
+
+    Who may trash it may delete it, as in WordPress; its comments and revisions go with
+    it, and child pages move up to the top level.
+    """
+    if not post_can_delete(user=by, post=post):
+        raise PermissionDenied("You may not delete this.")
+    Post.objects.filter(pk=post.pk).delete()
+    pages_changed()
+
+
+@transaction.atomic
 def post_restore(*, post: Post, by) -> Post:
     """Take a post out of the trash, with its old status if `by` may give it that status."""
     perm = "blog.delete_page" if post.is_page else "blog.delete_post"

@@ -28,6 +28,9 @@ def user_form(user, **fields) -> dict:
         "email": user.email,
         "is_active": "on",
         "role": "",
+        # The user page's inline of application passwords (wordpress/admin.py), empty.
+        "application_passwords-TOTAL_FORMS": "0",
+        "application_passwords-INITIAL_FORMS": "0",
     }
     data.update(fields)
     return data

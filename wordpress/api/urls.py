@@ -1,0 +1,19 @@
+"""/wp-json/<route>: every route goes to the one dispatcher (wordpress/api/views.py).
+
+`?rest_route=/wp/v2/posts` on any URL reaches the same view through
+wordpress/api/middleware.py, for clients of sites without pretty permalinks.
+"""
+
+from django.urls import re_path
+
+from wordpress.api import comments, index, media, people, posts, terms
+from wordpress.api.views import rest_view
+
+app_name = "wp-api"
+
+for module in (index, posts, terms, people, comments, media):
+    module.register_routes()
+
+urlpatterns = [
+    re_path(r"^(?P<route>.*)$", rest_view, name="route"),
+]

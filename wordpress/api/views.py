@@ -1,0 +1,203 @@
+"""The one view behind /wp-json/ and ?rest_route=: find the route, read the arguments,
+run the handler, and shape the answer (errors, _fields, _envelope) as WordPress does.
+
+Django REST framework does the HTTP work: content negotiation, the JSON and multipart
+parsers, the authentication classes (wordpress/api/auth.py) and the exception hook.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
+from django.http import HttpResponse
+from rest_framework import exceptions as drf_exceptions
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from wordpress.api import routing
+from wordpress.api.auth import ApplicationPasswordAuthentication, CookieNonceAuthentication
+from wordpress.api.errors import WPError, forbidden
+from wordpress.api.fields import filter_fields
+from wordpress.api.params import flatten_query, read_args
+
+logger = logging.getLogger(__name__)
+
+API_PREFIX = "/wp-json/"
+_OVERRIDABLE = {"PUT", "PATCH", "DELETE", "GET", "HEAD", "POST"}
+_WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+# Media uploads read their own body (wordpress/api/media.py); nothing else parses one.
+RAW_BODY_TYPES = ("image/", "application/octet-stream")
+
+
+class _RawBodyParser(JSONParser):
+    """Leaves raw uploads (`Content-Type: image/jpeg`) unread for the media handler."""
+
+    media_type = "*/*"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        return {}
+
+
+def api_root(request) -> str:
+    return request.build_absolute_uri(API_PREFIX)
+
+
+def _error_response(error: WPError) -> Response:
+    return Response(error.body(), status=error.status)
+
+
+def exception_to_wp(exc: Exception, user) -> WPError | None:
+    """WordPress's answer for an exception raised while serving, or None for a real bug."""
+    if isinstance(exc, WPError):
+        return exc
+    if isinstance(exc, drf_exceptions.ParseError):
+        return WPError("rest_invalid_json", "Invalid JSON body passed.", 400)
+    if isinstance(exc, drf_exceptions.UnsupportedMediaType):
+        return WPError("rest_invalid_content_type", str(exc.detail), 415)
+    if isinstance(exc, RequestDataTooBig):
+        return WPError("rest_request_too_large", "The request body is too large.", 400)
+    if isinstance(exc, drf_exceptions.AuthenticationFailed | drf_exceptions.NotAuthenticated):
+        return WPError("rest_not_logged_in", str(exc.detail), 401)
+    if isinstance(exc, PermissionDenied):
+        return forbidden(user, message=str(exc) or "")
+    if isinstance(exc, ValidationError):
+        return validation_error(exc)
+    return None
+
+
+def validation_error(exc: ValidationError) -> WPError:
+    """A service's ValidationError as rest_invalid_param, naming the fields it names."""
+    if hasattr(exc, "error_dict"):
+        params = {
+            name: " ".join(m for e in errs for m in e.messages)
+            for name, errs in exc.error_dict.items()
+        }
+        message = " ".join(params.values())
+    else:
+        params, message = {}, " ".join(exc.messages)
+    return WPError("rest_invalid_param", message, 400, params=params)
+
+
+class RestView(APIView):
+    authentication_classes = [ApplicationPasswordAuthentication, CookieNonceAuthentication]
+    permission_classes: list = []
+    throttle_classes: list = []
+    parser_classes = [JSONParser, FormParser, MultiPartParser, _RawBodyParser]
+    renderer_classes = [JSONRenderer]
+    http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
+
+    def get_exception_handler(self):
+        def handler(exc, context):
+            wp = exception_to_wp(exc, getattr(context["request"], "_user", None) or _anonymous())
+            return _error_response(wp) if wp else None
+
+        return handler
+
+    def get(self, request, route: str = ""):
+        return self.serve(request, route)
+
+    post = put = patch = delete = head = options = get
+
+    def serve(self, request, route: str):
+        method = _effective_method(request)
+        found = routing.match(route)
+        if found is None:
+            raise WPError(
+                "rest_no_route", "No route was found matching the URL and request method.", 404
+            )
+        route_obj, url_args = found
+        if method == "OPTIONS":
+            from wordpress.api.index import describe_route
+
+            return Response(describe_route(route_obj, api_root(request), with_schema=True))
+        endpoint = route_obj.endpoint_for("GET" if method == "HEAD" else method)
+        if endpoint is None:
+            raise WPError(
+                "rest_no_route", "No route was found matching the URL and request method.", 404
+            )
+        query = flatten_query(request.query_params)
+        sources, strict = [url_args], None
+        if method in _WRITES:
+            body = _body(request)
+            sources.append(body)
+            if endpoint.strict_body:
+                strict = frozenset(body)
+        sources.append(query)
+        args = read_args(endpoint.args, sources, strict=strict)
+        call = routing.Call(
+            request=request,
+            user=request.user,
+            method=method,
+            args=args,
+            url_args=url_args,
+            root=api_root(request),
+        )
+        reply = endpoint.handler(call)
+        data = reply.data
+        if "_fields" in query and data is not None:
+            data = filter_fields(data, query["_fields"])
+        response = Response(data, status=reply.status, headers=reply.headers)
+        request._wp_allow = ", ".join(route_obj.methods)
+        if "_envelope" in query:
+            envelope = {"body": data, "status": reply.status, "headers": dict(reply.headers)}
+            response = Response(envelope, status=200)
+        return response
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if getattr(request, "_wp_allow", None):
+            response["Allow"] = request._wp_allow  # the route's methods, not every verb
+        # The headers a browser client on another origin needs to read to paginate.
+        response["Access-Control-Expose-Headers"] = "X-WP-Total, X-WP-TotalPages, Link"
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
+def _anonymous():
+    from django.contrib.auth.models import AnonymousUser
+
+    return AnonymousUser()
+
+
+def _effective_method(request) -> str:
+    """X-HTTP-Method-Override or ?_method=, honoured on POST as WordPress does."""
+    method = request.method.upper()
+    if method == "POST":
+        override = request.META.get("HTTP_X_HTTP_METHOD_OVERRIDE") or request.query_params.get(
+            "_method"
+        )
+        if override and override.upper() in _OVERRIDABLE:
+            return override.upper()
+    return method
+
+
+def _body(request) -> dict:
+    content_type = request.content_type or ""
+    if content_type.startswith(RAW_BODY_TYPES):
+        return {}
+    if request.META.get("CONTENT_LENGTH") in (None, "", "0"):
+        return {}  # an empty JSON body is no body, as WordPress reads it
+    data = request.data
+    if hasattr(data, "getlist"):
+        return flatten_query(data)
+    if data is None:
+        return {}  # `null`
+    if not isinstance(data, dict):
+        raise WPError("rest_invalid_json", "The JSON body must be an object.", 400)
+    return data
+
+
+rest_view = RestView.as_view()
+
+
+def rest_route_view(request, route: str = ""):
+    return rest_view(request, route=route)
+
+
+def not_json_error(status: int, code: str, message: str) -> HttpResponse:
+    body = {"code": code, "message": message, "data": {"status": status}}
+    return HttpResponse(json.dumps(body), status=status, content_type="application/json")

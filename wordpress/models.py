@@ -1,0 +1,1 @@
+from wordpress.app_passwords import ApplicationPassword  # noqa: F401
