@@ -26,6 +26,7 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from blog import services
+from blog.admin_editor import EditorViewsMixin, PublishWhen, add_desk_fields, clean_publish_when
 from blog.admin_revisions import RevisionViewsMixin
 from blog.models import Category, Comment, Page, Post, Tag
 
@@ -102,7 +103,7 @@ class _CommentStatusFilter(_StatusFilter):
 # --- Posts and pages --------------------------------------------------------
 
 
-PUBLISH_FIELDS = ("status", "published_at", "author")
+PUBLISH_FIELDS = ("status", "publish_when", "published_at", "author")
 _TRASH = Post.Status.TRASH
 
 
@@ -111,10 +112,13 @@ class ContentForm(forms.ModelForm):
 
     user = None
     kind = Post.Kind.POST
+    preview_url = ""
+    publish_when = PublishWhen()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         post = self.instance
+        add_desk_fields(self, user=self.user, preview_url=self.preview_url)
         if post.pk is None:
             post.kind = self.kind
             if "author" not in self.fields:
@@ -135,6 +139,11 @@ class ContentForm(forms.ModelForm):
                 Post.objects.pages().exclude(pk=post.pk).exclude(status=_TRASH)
             )
 
+    def clean(self):
+        cleaned = super().clean()
+        clean_publish_when(self, cleaned)
+        return cleaned
+
     def _post_clean(self):
         super()._post_clean()
         if self._errors:
@@ -145,7 +154,7 @@ class ContentForm(forms.ModelForm):
             _add_service_error(self, exc)
 
 
-class _ContentAdmin(RevisionViewsMixin, admin.ModelAdmin):
+class _ContentAdmin(EditorViewsMixin, RevisionViewsMixin, admin.ModelAdmin):
     """What posts and pages share: services for writes, post_can_* for permissions."""
 
     kind = Post.Kind.POST
@@ -154,7 +163,6 @@ class _ContentAdmin(RevisionViewsMixin, admin.ModelAdmin):
     search_fields = ("title", "body")
     prepopulated_fields = {"slug": ("title",)}
     date_hierarchy = "published_at"
-    raw_id_fields = ("featured_image",)
     list_select_related = ("author",)
     list_per_page = 50
 

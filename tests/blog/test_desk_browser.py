@@ -1,0 +1,157 @@
+"""The writer's desk in a real Chromium: write with the Markdown editor, drag an image in, see
+it in the preview, pick a featured image in the chooser, schedule, publish, and read the post
+as a visitor with both images loaded. Keyboard-only chooser; an author sees only their own
+media; a contributor cannot upload.
+
+Screenshots at 1280 px and 390 px go to var/screenshots/ (not committed): look at them.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from blog import roles
+from blog.models import Post
+from media_library.models import MediaItem
+from tests.blog.test_browser import page as page  # the Chromium fixture
+from tests.factories import PASSWORD, make_user
+from tests.media_library.test_upload import image_bytes
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+WIDE, NARROW = {"width": 1280, "height": 900}, {"width": 390, "height": 844}
+
+
+@pytest.fixture(autouse=True)
+def _media_served(settings):
+    # Until issue 12's media half serves /media/ in the embedded site (tests/blog/desk_urls.py).
+    settings.ROOT_URLCONF = "tests.blog.desk_urls"
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=False)
+
+
+def log_in(page, live_server, user) -> None:
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_selector("#site-name")
+
+
+def natural_width(locator) -> int:
+    locator.first.wait_for()
+    locator.first.scroll_into_view_if_needed()
+    return locator.first.evaluate(
+        "img => img.complete ? img.naturalWidth : new Promise(ok => "
+        "{ img.onload = () => ok(img.naturalWidth); img.onerror = () => ok(0); })"
+    )
+
+
+def drop_image(page, selector: str, data: bytes, name: str) -> None:
+    """Drop a file on an element as the browser does for a file dragged from the desktop."""
+    transfer = page.evaluate_handle(
+        """([b64, name]) => {
+            const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([bytes], name, {type: "image/jpeg"}));
+            return transfer;
+        }""",
+        [base64.b64encode(data).decode(), name],
+    )
+    for event in ("dragenter", "dragover", "drop"):
+        page.dispatch_event(selector, event, {"dataTransfer": transfer})
+
+
+def upload_as(user, name: str, color) -> MediaItem:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from media_library.services import media_upload
+
+    item, _ = media_upload(
+        file=SimpleUploadedFile(name, image_bytes((800, 600), color=color)), by=user, title=name
+    )
+    return item
+
+
+def test_author_writes_drops_an_image_picks_a_featured_one_schedules_and_publishes(
+    live_server, page
+):
+    author = make_user(roles.AUTHOR, username="wendy", first_name="Wendy")
+    cover = upload_as(author, "Lighthouse", (30, 90, 160))
+    page.set_viewport_size(WIDE)
+    log_in(page, live_server, author)
+    page.goto(f"{live_server.url}/admin/blog/post/add/")
+    page.fill("#id_title", "A walk to the lighthouse")
+    page.locator(".field-body .CodeMirror").click()
+    page.keyboard.insert_text("We walked **all the way** to the end of the pier.\n\n")
+    assert page.locator(".editor-statusbar .words").inner_text() == "11"
+
+    # Drag an image from the desktop into the text: asked for its alt text, uploaded, inserted.
+    drop_image(page, ".field-body .CodeMirror-lines", image_bytes((1200, 800)), "pier.jpg")
+    page.fill(".desk-alt-dialog input", "The pier at low tide")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".desk-editor-status:has-text('pier.jpg uploaded')")
+    dropped = MediaItem.objects.get(title="pier")
+    assert dropped.alt_text == "The pier at low tide"
+    assert f"![The pier at low tide](media:{dropped.pk})" in page.input_value("#id_body")
+
+    # The live preview, rendered by the server, shows the image loaded.
+    page.click(".editor-toolbar button.side-by-side")
+    preview = page.locator(".editor-preview-side")
+    preview.locator("strong", has_text="all the way").wait_for()
+    assert natural_width(preview.locator("img[alt='The pier at low tide']")) > 0
+    shot(page, "editor-1280")
+
+    # The featured image, chosen in the chooser.
+    page.click("[data-featured-choose]")
+    chooser = page.locator("dialog.desk-chooser")
+    chooser.locator("button[data-id]").first.wait_for()
+    assert chooser.locator("button[data-id]").count() == 2
+    shot(page, "chooser-1280")
+    chooser.locator(f"button[data-id='{cover.pk}']").click()
+    assert page.input_value("#id_featured_image") == str(cover.pk)
+    assert natural_width(page.locator(".desk-featured img")) > 0
+
+    # Schedule for tomorrow, in the site's time zone.
+    page.select_option("#id_status", "publish")
+    page.check("input[name=publish_when][value=date]")
+    tomorrow = timezone.localtime() + timedelta(days=1)
+    page.fill("#id_published_at_0", f"{tomorrow:%Y-%m-%d}")
+    page.fill("#id_published_at_1", f"{tomorrow:%H:%M:%S}")
+    page.click("input[name=_continue]")
+    page.wait_for_selector(".messagelist .success")
+    post = Post.objects.get(title="A walk to the lighthouse")
+    assert post.status == Post.Status.FUTURE
+    assert post.featured_image_id == cover.pk
+    assert page.locator(".field-published_at").is_visible()
+
+    # Then publish it now after all.
+    page.check("input[name=publish_when][value=now]")
+    assert not page.locator(".field-published_at").is_visible()
+    page.click("input[name=_continue]")
+    page.wait_for_selector(".messagelist .success")
+    post.refresh_from_db()
+    assert post.status == Post.Status.PUBLISHED
+    assert post.published_at <= timezone.now()
+
+    page.set_viewport_size(NARROW)
+    page.reload()
+    page.locator(".field-body .CodeMirror").wait_for()
+    shot(page, "editor-390")
+
+    # A visitor sees both images loaded.
+    visitor = page.context.browser.new_context()
+    reader = visitor.new_page()
+    reader.goto(f"{live_server.url}{post.get_absolute_url()}")
+    assert natural_width(reader.locator("figure.featured img")) > 0
+    assert natural_width(reader.locator(".entry-content img[alt='The pier at low tide']")) > 0
+    visitor.close()
