@@ -100,8 +100,8 @@ export function openChooser({ chooserUrl, uploadUrl = "", title = "Add media", a
     el(
       "div",
       { class: "desk-chooser-filters", role: "search" },
-      el("label", { for: search.id, text: "Search" }), search,
-      el("label", { for: month.id, text: "Date" }), month,
+      el("span", { class: "desk-field desk-field-grow" }, el("label", { for: search.id, text: "Search" }), search),
+      el("span", { class: "desk-field" }, el("label", { for: month.id, text: "Date" }), month),
       mineLabel, uploadButton, file,
     ),
     status, grid, more,

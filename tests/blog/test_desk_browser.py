@@ -155,3 +155,68 @@ def test_author_writes_drops_an_image_picks_a_featured_one_schedules_and_publish
     assert natural_width(reader.locator("figure.featured img")) > 0
     assert natural_width(reader.locator(".entry-content img[alt='The pier at low tide']")) > 0
     visitor.close()
+
+
+def test_chooser_by_keyboard_alone_shows_an_author_only_their_media(live_server, page):
+    author = make_user(roles.AUTHOR, username="kim")
+    someone = make_user(roles.AUTHOR, username="lee")
+    roses = upload_as(author, "Roses", (200, 20, 20))
+    tulips = upload_as(author, "Tulips", (220, 200, 20))
+    upload_as(someone, "Not yours", (20, 20, 200))
+    page.set_viewport_size(WIDE)
+    log_in(page, live_server, author)
+    page.goto(f"{live_server.url}/admin/blog/post/add/")
+    page.focus(".field-body .CodeMirror textarea")
+
+    page.keyboard.press("Control+Alt+m")
+    chooser = page.locator("dialog.desk-chooser")
+    chooser.locator("button[data-id]").first.wait_for()
+    assert page.evaluate("document.activeElement.type") == "search"
+    tiles = chooser.locator("button[data-id]")
+    assert sorted(tiles.all_inner_texts()) == ["Roses", "Tulips"]  # never "Not yours"
+
+    page.keyboard.type("tulip")
+    chooser.locator(f"button[data-id='{roses.pk}']").wait_for(state="detached")
+    page.keyboard.press("Control+a")
+    page.keyboard.press("Backspace")
+    chooser.locator(f"button[data-id='{roses.pk}']").wait_for()
+    # Search, date, upload, then the grid; arrows move inside it.
+    for _ in range(3):
+        page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.dataset.id") == str(tulips.pk)
+    page.keyboard.press("ArrowRight")
+    assert page.evaluate("document.activeElement.dataset.id") == str(roses.pk)
+    shot(page, "chooser-keyboard-1280")
+    page.keyboard.press("Enter")
+    # Roses has no alt text: it is asked for.
+    page.locator(".desk-alt-dialog input").wait_for()
+    page.keyboard.type("A bunch of red roses")
+    page.keyboard.press("Enter")
+    assert not chooser.is_visible()
+    assert f"![A bunch of red roses](media:{roses.pk})" in page.input_value("#id_body")
+    assert page.evaluate("document.activeElement.closest('.CodeMirror') !== null")
+
+    # Escape closes it without inserting anything.
+    before = page.input_value("#id_body")
+    page.keyboard.press("Control+Alt+m")
+    chooser.locator("button[data-id]").first.wait_for()
+    page.set_viewport_size(NARROW)
+    shot(page, "chooser-390")
+    page.keyboard.press("Escape")
+    chooser.wait_for(state="detached")
+    assert page.input_value("#id_body") == before
+
+
+def test_a_contributor_gets_no_library_and_a_dropped_image_is_not_uploaded(live_server, page):
+    contributor = make_user(roles.CONTRIBUTOR, username="connie")
+    page.set_viewport_size(WIDE)
+    log_in(page, live_server, contributor)
+    page.goto(f"{live_server.url}/admin/blog/post/add/")
+    page.locator(".field-body .CodeMirror").click()
+    assert page.locator(".editor-toolbar button.add-media").count() == 0
+    assert page.locator("[data-featured-choose]").count() == 0
+
+    drop_image(page, ".field-body .CodeMirror-lines", image_bytes((400, 300)), "mine.jpg")
+    page.wait_for_selector(".desk-editor-status:has-text('You may not upload images')")
+    assert not MediaItem.objects.exists()
+    assert page.input_value("#id_body") == ""
