@@ -220,3 +220,30 @@ def test_a_contributor_gets_no_library_and_a_dropped_image_is_not_uploaded(live_
     page.wait_for_selector(".desk-editor-status:has-text('You may not upload images')")
     assert not MediaItem.objects.exists()
     assert page.input_value("#id_body") == ""
+
+
+def test_editor_moderates_a_comment_in_place_on_the_dashboard(live_server, page):
+    from tests.factories import make_comment, make_post
+
+    editor = make_user(roles.EDITOR, username="edie")
+    post = make_post(editor, title="Harbour notes")
+    comment = make_comment(post, author_name="Pat", body="What a view!", status="pending")
+    make_comment(post, author_name="Spammy", body="Buy now", status="pending")
+    page.set_viewport_size(WIDE)
+    log_in(page, live_server, editor)
+    page.goto(f"{live_server.url}/admin/")
+    shot(page, "dashboard-1280")
+    assert page.inner_text("[data-glance=awaiting-moderation]") == "2"
+
+    row = page.locator(f"li[data-comment='{comment.pk}']")
+    row.locator("button[data-action=approve]").click()
+    row.locator("text=Approved: the comment by Pat.").wait_for()
+    assert page.inner_text("[data-glance=awaiting-moderation]") == "1"
+    comment.refresh_from_db()
+    assert comment.status == "approved"
+    assert page.url == f"{live_server.url}/admin/"  # in place, no reload
+
+    page.set_viewport_size(NARROW)
+    page.emulate_media(color_scheme="dark")
+    page.reload()
+    shot(page, "dashboard-390-dark")
