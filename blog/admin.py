@@ -26,6 +26,7 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from blog import services
+from blog.admin_autosave import AutosaveViewsMixin
 from blog.admin_editor import EditorViewsMixin, PublishWhen, add_desk_fields, clean_publish_when
 from blog.admin_revisions import RevisionViewsMixin
 from blog.models import Category, Comment, Page, Post, Tag
@@ -154,7 +155,7 @@ class ContentForm(forms.ModelForm):
             _add_service_error(self, exc)
 
 
-class _ContentAdmin(EditorViewsMixin, RevisionViewsMixin, admin.ModelAdmin):
+class _ContentAdmin(AutosaveViewsMixin, EditorViewsMixin, RevisionViewsMixin, admin.ModelAdmin):
     """What posts and pages share: services for writes, post_can_* for permissions."""
 
     kind = Post.Kind.POST
@@ -219,6 +220,7 @@ class _ContentAdmin(EditorViewsMixin, RevisionViewsMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         services.post_write(post=obj, by=request.user)
+        services.autosave_discard(post=obj, by=request.user)
 
     def _preview_url(self, obj) -> str | None:
         if obj.pk is None or obj.is_public or obj.status in (Post.Status.PRIVATE, _TRASH):
@@ -237,6 +239,7 @@ class _ContentAdmin(EditorViewsMixin, RevisionViewsMixin, admin.ModelAdmin):
             return None
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context.update(self.desk_context(request, obj))
         if obj is not None and obj.pk:
             recent = obj.revisions.select_related("author")[:5]
             context.update(

@@ -21,7 +21,7 @@ async function answer(response) {
   return data;
 }
 
-export async function postForm(url, fields, { signal } = {}) {
+export async function postForm(url, fields, { signal, keepalive = false } = {}) {
   const body = fields instanceof FormData ? fields : new FormData();
   if (!(fields instanceof FormData)) {
     for (const [name, value] of Object.entries(fields)) body.append(name, value);
@@ -30,6 +30,7 @@ export async function postForm(url, fields, { signal } = {}) {
     method: "POST",
     body,
     signal,
+    keepalive, // a request that outlives a closing tab
     credentials: "same-origin",
     headers: { "X-CSRFToken": csrfToken(), Accept: "application/json" },
   });

@@ -247,3 +247,34 @@ def test_editor_moderates_a_comment_in_place_on_the_dashboard(live_server, page)
     page.emulate_media(color_scheme="dark")
     page.reload()
     shot(page, "dashboard-390-dark")
+
+
+def test_unsaved_text_is_autosaved_and_offered_back_after_the_tab_closes(
+    live_server, page, monkeypatch
+):
+    from blog.admin import PostAdmin
+    from tests.factories import make_post
+
+    monkeypatch.setattr(PostAdmin, "autosave_seconds", 1)  # a minute in production
+    author = make_user(roles.AUTHOR, username="ali")
+    post = make_post(author, title="Travel notes", body="Day one.", status="draft")
+    url = f"{live_server.url}/admin/blog/post/{post.pk}/change/"
+    log_in(page, live_server, author)
+    page.goto(url)
+    page.locator(".field-body .CodeMirror").click()
+    page.keyboard.press("Control+End")
+    page.keyboard.insert_text("\n\nDay two, never saved.")
+    page.wait_for_selector(".desk-autosave-status:has-text('Draft autosaved')")
+    page.close()  # the tab is closed without saving
+
+    again = page.context.new_page()
+    again.goto(url)
+    again.locator("[data-autosave-offer]").wait_for()
+    again.set_viewport_size(WIDE)
+    shot(again, "autosave-offer-1280")
+    again.click("[data-autosave-restore]")
+    again.locator(".CodeMirror-line", has_text="Day two, never saved.").wait_for()
+    assert "Day two, never saved." in again.input_value("#id_body")
+    post.refresh_from_db()
+    assert post.body == "Day one."  # nothing saved until the writer saves
+    assert post.revisions.count() == 0
