@@ -22,6 +22,8 @@ from django.db.models import Count, Q
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
@@ -257,6 +259,15 @@ class _ContentAdmin(AutosaveViewsMixin, EditorViewsMixin, RevisionViewsMixin, ad
     def display_status(self, obj):
         return obj.display_status
 
+    @admin.display(description="Date", ordering="published_at")
+    def date(self, obj):
+        when = obj.published_at or obj.created_at
+        return date_format(timezone.localtime(when), "SHORT_DATE_FORMAT")
+
+    @admin.display(description="Comments", ordering="comment_count")
+    def comments(self, obj):
+        return obj.comment_count
+
     @admin.display(description="Link")
     def site_link(self, obj):
         url, label = self.view_on_site(obj), "View"
@@ -309,9 +320,11 @@ class _ContentAdmin(AutosaveViewsMixin, EditorViewsMixin, RevisionViewsMixin, ad
 
 @admin.register(Post)
 class PostAdmin(_ContentAdmin):
+    class Media:
+        css = {"all": ("desk/lists.css",)}
+
     list_display = (
-        "title", "author", "display_status", "category_list", "published_at", "comment_count",
-        "site_link",
+        "title", "author", "display_status", "category_list", "date", "comments", "site_link",
     )  # fmt: skip
     filter_horizontal = ("categories", "tags")
     fieldsets = (
@@ -334,10 +347,13 @@ class PostAdmin(_ContentAdmin):
 
 @admin.register(Page)
 class PageAdmin(_ContentAdmin):
+    class Media:
+        css = {"all": ("desk/lists.css",)}
+
     kind = Post.Kind.PAGE
     list_display = (
-        "title", "author", "display_status", "parent", "menu_order", "published_at",
-        "comment_count", "site_link",
+        "title", "author", "display_status", "parent", "menu_order", "date", "comments",
+        "site_link",
     )  # fmt: skip
     list_select_related = ("author", "parent")
     fieldsets = (

@@ -278,3 +278,35 @@ def test_unsaved_text_is_autosaved_and_offered_back_after_the_tab_closes(
     post.refresh_from_db()
     assert post.body == "Day one."  # nothing saved until the writer saves
     assert post.revisions.count() == 0
+
+
+@pytest.mark.parametrize("width", [1280, 1024])
+def test_post_and_media_lists_fit_a_laptop_and_a_tablet(live_server, page, width):
+    from tests.factories import make_category, make_post
+
+    editor = make_user(roles.EDITOR, username="edna")
+    travel = make_category("Travel and slow journeys")
+    for n in range(6):
+        make_post(
+            editor, title=f"A rather long title for a post about harbours, number {n}",
+            categories=[travel],
+        )  # fmt: skip
+    for n, color in enumerate([(200, 40, 40), (40, 200, 40), (40, 40, 200)]):
+        upload_as(editor, f"Harbour photograph {n}", color)
+    page.set_viewport_size({"width": width, "height": 900})
+    log_in(page, live_server, editor)
+    for name, path in (("posts", "blog/post"), ("media", "media_library/mediaitem")):
+        page.goto(f"{live_server.url}/admin/{path}/")
+        table = page.locator("#result_list")
+        table.wait_for()
+        fits = page.evaluate(
+            "() => { const t = document.querySelector('#result_list');"
+            " return t.getBoundingClientRect().right <= document.documentElement.clientWidth; }"
+        )
+        shot(page, f"list-{name}-{width}")
+        assert fits, f"the {name} list is wider than the window at {width} px"
+        if name == "posts":
+            headers = page.locator("#result_list thead th").all_inner_texts()
+            assert {"STATUS", "CATEGORIES", "COMMENTS"} <= {h.strip().upper() for h in headers}
+        else:
+            assert natural_width(page.locator("#result_list .field-thumbnail img")) > 0
