@@ -22,10 +22,14 @@ from django.db.models import Count, Q
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from blog import services
+from blog.admin_autosave import AutosaveViewsMixin
+from blog.admin_editor import EditorViewsMixin, PublishWhen, add_desk_fields, clean_publish_when
 from blog.admin_revisions import RevisionViewsMixin
 from blog.models import Category, Comment, Page, Post, Tag
 
@@ -102,7 +106,7 @@ class _CommentStatusFilter(_StatusFilter):
 # --- Posts and pages --------------------------------------------------------
 
 
-PUBLISH_FIELDS = ("status", "published_at", "author")
+PUBLISH_FIELDS = ("status", "publish_when", "published_at", "author")
 _TRASH = Post.Status.TRASH
 
 
@@ -111,10 +115,13 @@ class ContentForm(forms.ModelForm):
 
     user = None
     kind = Post.Kind.POST
+    preview_url = ""
+    publish_when = PublishWhen()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         post = self.instance
+        add_desk_fields(self, user=self.user, preview_url=self.preview_url)
         if post.pk is None:
             post.kind = self.kind
             if "author" not in self.fields:
@@ -135,6 +142,11 @@ class ContentForm(forms.ModelForm):
                 Post.objects.pages().exclude(pk=post.pk).exclude(status=_TRASH)
             )
 
+    def clean(self):
+        cleaned = super().clean()
+        clean_publish_when(self, cleaned)
+        return cleaned
+
     def _post_clean(self):
         super()._post_clean()
         if self._errors:
@@ -145,7 +157,7 @@ class ContentForm(forms.ModelForm):
             _add_service_error(self, exc)
 
 
-class _ContentAdmin(RevisionViewsMixin, admin.ModelAdmin):
+class _ContentAdmin(AutosaveViewsMixin, EditorViewsMixin, RevisionViewsMixin, admin.ModelAdmin):
     """What posts and pages share: services for writes, post_can_* for permissions."""
 
     kind = Post.Kind.POST
@@ -154,7 +166,6 @@ class _ContentAdmin(RevisionViewsMixin, admin.ModelAdmin):
     search_fields = ("title", "body")
     prepopulated_fields = {"slug": ("title",)}
     date_hierarchy = "published_at"
-    raw_id_fields = ("featured_image",)
     list_select_related = ("author",)
     list_per_page = 50
 
@@ -211,6 +222,7 @@ class _ContentAdmin(RevisionViewsMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         services.post_write(post=obj, by=request.user)
+        services.autosave_discard(post=obj, by=request.user)
 
     def _preview_url(self, obj) -> str | None:
         if obj.pk is None or obj.is_public or obj.status in (Post.Status.PRIVATE, _TRASH):
@@ -229,6 +241,7 @@ class _ContentAdmin(RevisionViewsMixin, admin.ModelAdmin):
             return None
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context.update(self.desk_context(request, obj))
         if obj is not None and obj.pk:
             recent = obj.revisions.select_related("author")[:5]
             context.update(
@@ -245,6 +258,15 @@ class _ContentAdmin(RevisionViewsMixin, admin.ModelAdmin):
     @admin.display(description="Status", ordering="status")
     def display_status(self, obj):
         return obj.display_status
+
+    @admin.display(description="Date", ordering="published_at")
+    def date(self, obj):
+        when = obj.published_at or obj.created_at
+        return date_format(timezone.localtime(when), "SHORT_DATE_FORMAT")
+
+    @admin.display(description="Comments", ordering="comment_count")
+    def comments(self, obj):
+        return obj.comment_count
 
     @admin.display(description="Link")
     def site_link(self, obj):
@@ -298,9 +320,11 @@ class _ContentAdmin(RevisionViewsMixin, admin.ModelAdmin):
 
 @admin.register(Post)
 class PostAdmin(_ContentAdmin):
+    class Media:
+        css = {"all": ("desk/lists.css",)}
+
     list_display = (
-        "title", "author", "display_status", "category_list", "published_at", "comment_count",
-        "site_link",
+        "title", "author", "display_status", "category_list", "date", "comments", "site_link",
     )  # fmt: skip
     filter_horizontal = ("categories", "tags")
     fieldsets = (
@@ -323,10 +347,13 @@ class PostAdmin(_ContentAdmin):
 
 @admin.register(Page)
 class PageAdmin(_ContentAdmin):
+    class Media:
+        css = {"all": ("desk/lists.css",)}
+
     kind = Post.Kind.PAGE
     list_display = (
-        "title", "author", "display_status", "parent", "menu_order", "published_at",
-        "comment_count", "site_link",
+        "title", "author", "display_status", "parent", "menu_order", "date", "comments",
+        "site_link",
     )  # fmt: skip
     list_select_related = ("author", "parent")
     fieldsets = (

@@ -337,3 +337,51 @@ class Comment(models.Model):
 
     def get_absolute_url(self) -> str:
         return f"{self.post.get_absolute_url()}#comment-{self.pk}"
+
+
+class Autosave(models.Model):
+    """A writer's unsaved text of one post, kept by the editor about once a minute.
+
+    WordPress's autosave: one row per post and writer, overwritten each time and never a
+    revision; offered back when the post is opened again, dropped when the post is saved.
+    """
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="autosaves")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    title = models.CharField(max_length=300, blank=True)
+    body = models.TextField(blank=True)
+    excerpt = models.TextField(blank=True)
+    saved_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-saved_at"]
+        get_latest_by = "saved_at"
+        constraints = [
+            models.UniqueConstraint(fields=["post", "author"], name="autosave_one_per_writer")
+        ]
+
+    def __str__(self) -> str:
+        return f"Autosave of {self.post_id} by {self.author_id}"
+
+    def get_absolute_url(self) -> str:
+        return reverse(f"admin:blog_{self.post.kind}_change", args=[self.post_id])
+
+
+class EditLock(models.Model):
+    """Who has a post open in the editor (WordPress's post lock), renewed by a heartbeat."""
+
+    post = models.OneToOneField(
+        Post, on_delete=models.CASCADE, primary_key=True, related_name="edit_lock"
+    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    heartbeat_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-heartbeat_at"]
+        get_latest_by = "heartbeat_at"
+
+    def __str__(self) -> str:
+        return f"{self.post_id} open by {self.user_id}"
+
+    def get_absolute_url(self) -> str:
+        return reverse(f"admin:blog_{self.post.kind}_change", args=[self.post_id])

@@ -49,7 +49,7 @@ urlpatterns = [
     path("author/<str:username>/", views.author, name="author"),
     path("author/<str:username>/feed/", feeds.AuthorFeed(), name="author-feed"),
     path("author/<str:username>/feed/atom/", feeds.AuthorAtomFeed(), name="author-feed-atom"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/profile/", views.profile, name="profile"),
     path(

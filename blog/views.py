@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
@@ -366,6 +367,15 @@ def comment_post(request, pk):
 
 
 # --- accounts ----------------------------------------------------------------
+
+
+class LoginView(auth_views.LoginView):
+    """Staff land on the admin's dashboard, everyone else on their profile; `next` wins."""
+
+    def get_default_redirect_url(self):
+        if self.request.user.is_staff:
+            return reverse("admin:index")
+        return super().get_default_redirect_url()
 
 
 @login_required

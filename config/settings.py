@@ -47,7 +47,8 @@ if SITE_URL and not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]+)?", SITE_URL)
     )
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin with the dashboard and the System section as its default site.
+    "blog.admin_site.BlogAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

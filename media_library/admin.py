@@ -6,7 +6,8 @@ same rules: authors see and edit their own uploads, editors everyone's.
 `POST /admin/media_library/mediaitem/upload/` (multipart field `file`, optional `title`,
 `alt_text`, `caption`) answers JSON: `{"id", "created", "markdown", "url", ...}` with
 201 for a new item, 200 when the same image was already in the uploader's library,
-and a 4xx with `{"error": "..."}` for anything refused.
+and a 4xx with `{"error": "..."}` for anything refused. `GET .../chooser/` lists the
+library for the editor's chooser (media_library/chooser.py).
 """
 
 from __future__ import annotations
@@ -18,16 +19,14 @@ from django.db.models import Count
 from django.http import JsonResponse
 from django.template.defaultfilters import filesizeformat
 from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from media_library import services as media_services
+from media_library.chooser import chooser_page, markdown_snippet
 from media_library.models import MediaItem
-
-
-def markdown_snippet(item: MediaItem) -> str:
-    alt = item.alt_text.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
-    return f"![{alt}](media:{item.pk})"
 
 
 def _upload_json(item: MediaItem, created: bool) -> dict:
@@ -86,9 +85,14 @@ class MediaUploadForm(forms.ModelForm):
 
 @admin.register(MediaItem)
 class MediaItemAdmin(admin.ModelAdmin):
+    class Media:
+        css = {"all": ("desk/lists.css",)}
+
+    # Short columns, so the list fits 1280 px beside the admin's menu; the type and the
+    # bytes are on the item's page and in the filters.
     list_display = (
-        "thumbnail", "title", "alt_text", "mime_type", "dimensions", "size", "uploaded_by",
-        "created_at", "status", "used_in_count",
+        "thumbnail", "title", "alt_text", "dimensions", "uploaded_by", "uploaded", "status",
+        "used_in_count",
     )  # fmt: skip
     list_display_links = ("thumbnail", "title")
     list_editable = ("alt_text",)
@@ -166,7 +170,30 @@ class MediaItemAdmin(admin.ModelAdmin):
     # The JSON upload endpoint.
     def get_urls(self):
         upload = self.admin_site.admin_view(require_POST(self.upload_view))
-        return [path("upload/", upload, name="media_library_mediaitem_upload"), *super().get_urls()]
+        chooser = self.admin_site.admin_view(require_GET(self.chooser_view))
+        return [
+            path("upload/", upload, name="media_library_mediaitem_upload"),
+            path("chooser/", chooser, name="media_library_mediaitem_chooser"),
+            *super().get_urls(),
+        ]
+
+    def chooser_view(self, request):
+        """GET `q`, `month` (YYYY-MM), `mine`, `page`: the editor's chooser (JSON)."""
+        if not self.has_view_permission(request):
+            return JsonResponse({"error": "You may not use the media library."}, status=403)
+        try:
+            page = int(request.GET.get("page", "1"))
+        except ValueError:
+            page = 1
+        data = chooser_page(
+            user=request.user,
+            query=request.GET.get("q", "")[:200],
+            month=request.GET.get("month", ""),
+            mine=request.GET.get("mine") in ("1", "true", "on"),
+            page=page,
+        )
+        data["can_upload"] = media_services.media_can_add(user=request.user)
+        return JsonResponse(data)
 
     def upload_view(self, request):
         file = request.FILES.get("file")
@@ -217,6 +244,10 @@ class MediaItemAdmin(admin.ModelAdmin):
     @admin.display(description="Size")
     def dimensions(self, obj):
         return f"{obj.width} x {obj.height}" if obj.width else "—"
+
+    @admin.display(description="Uploaded", ordering="created_at")
+    def uploaded(self, obj):
+        return date_format(timezone.localtime(obj.created_at), "SHORT_DATE_FORMAT")
 
     @admin.display(description="Bytes", ordering="byte_size")
     def size(self, obj):

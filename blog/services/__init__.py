@@ -20,6 +20,14 @@ from blog.services.comments import (
     comment_update,
     post_recount_comments,
 )
+from blog.services.editing import (
+    autosave_discard,
+    autosave_pending,
+    autosave_write,
+    post_lock_holder,
+    post_lock_release,
+    post_lock_take,
+)
 from blog.services.permissions import (
     post_allowed_statuses,
     post_can_create,
@@ -51,6 +59,9 @@ from blog.services.users import user_role_check, user_set_role, user_update_prof
 
 __all__ = [
     "CommentRefused",
+    "autosave_discard",
+    "autosave_pending",
+    "autosave_write",
     "category_delete",
     "category_is_own_ancestor",
     "category_save",
@@ -68,6 +79,9 @@ __all__ = [
     "post_can_read",
     "post_check",
     "post_delete",
+    "post_lock_holder",
+    "post_lock_release",
+    "post_lock_take",
     "post_publish",
     "post_recount_comments",
     "post_restore",

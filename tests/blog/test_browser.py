@@ -59,7 +59,9 @@ def test_author_writes_and_publishes_a_post_that_shows_on_home_and_in_the_feed(l
 
     page.goto(f"{live_server.url}/admin/blog/post/add/")
     page.fill("#id_title", "Notes from the browser")
-    page.fill("#id_body", "Written in **Chromium** by a real author.\n\n- one\n- two")
+    # The body is the Markdown editor (EasyMDE): typed into, as a person would.
+    page.locator(".field-body .CodeMirror").click()
+    page.keyboard.insert_text("Written in **Chromium** by a real author.\n\n- one\n- two")
     page.select_option("#id_status", "publish")
     # The admin's two-box selector: pick from "available", move it to "chosen".
     page.select_option("#id_categories_from", label="Field notes")
