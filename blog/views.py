@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.contrib import messages
@@ -241,17 +241,26 @@ def author(request, username):
 
 
 def _date_range(year: int, month: int | None = None, day: int | None = None):
+    """The archive's [start, end) in the site's zone; 404 for what is not a date.
+
+    Month or day 00, 31 February, and ranges a datetime cannot hold (the end of
+    year 9999, or a zone shift past year 1) are all "no such archive", never a 500.
+    """
+    if month == 0 or day == 0:
+        raise Http404("No such date")
     tz = timezone.get_current_timezone()
     try:
         start = datetime(year, month or 1, day or 1, tzinfo=tz)
-    except ValueError:
+        if day:
+            end = start + timedelta(days=1)
+        elif month:
+            end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=tz)
+        else:
+            end = datetime(year + 1, 1, 1, tzinfo=tz)
+        # The database compares in UTC: both ends must survive the conversion.
+        start.astimezone(UTC), end.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise Http404("No such date") from None
-    if day:
-        end = start + timedelta(days=1)
-    elif month:
-        end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=tz)
-    else:
-        end = datetime(year + 1, 1, 1, tzinfo=tz)
     return start, end
 
 
