@@ -236,6 +236,27 @@ def test_search_finds_words_in_title_or_body(client, author):
     assert "noindex" in html
 
 
+def test_search_finds_a_password_protected_post_by_its_title_but_never_its_text(client, author):
+    make_post(
+        author,
+        title="Locked diary",
+        body="The combination is marmalade.",
+        excerpt="Quokka sightings.",
+        password="opensesame",
+    )
+    make_post(author, title="Open notes", body="Marmalade recipes.", excerpt="Quokka photos.")
+
+    by_title = client.get(reverse("blog:search"), {"q": "diary"}).content.decode()
+    by_body = client.get(reverse("blog:search"), {"q": "marmalade"}).content.decode()
+    by_excerpt = client.get(reverse("blog:search"), {"q": "quokka"}).content.decode()
+    both_words = client.get(reverse("blog:search"), {"q": "locked combination"}).content.decode()
+
+    assert "Locked diary" in by_title and "marmalade" not in by_title.lower()
+    assert "Locked diary" not in by_body and "Open notes" in by_body
+    assert "Locked diary" not in by_excerpt and "Open notes" in by_excerpt
+    assert "Locked diary" not in both_words
+
+
 def test_friendly_404_page(client):
     response = client.get("/no/such/thing/")
 
