@@ -36,6 +36,7 @@ from blog import services
 from blog.apps import PRIVATE_PATHS, UNCACHED_PATHS
 from blog.forms import CommentForm, PostPasswordForm, ProfileForm, SearchForm
 from blog.models import Category, Comment, Post, Tag
+from webtier import throttle
 from webtier.page_cache import cached_fragment
 from webtier.request import client_ip
 from webtier.routing import is_writer_unavailable
@@ -323,8 +324,11 @@ def post_unlock(request, pk):
         return rejected
     post = get_object_or_404(Post.objects.readable_by(request.user), pk=pk)
     form = PostPasswordForm(request.POST)
+    # Throttled like a login (webtier/throttle.py): per post and address, and per address.
+    account = f"{throttle.POST_PASSWORD_PREFIX}{post.pk}"
     if (
-        form.is_valid()
+        not throttle.password_door_locked(request, account=account)
+        and form.is_valid()
         and post.password
         and constant_time_compare(form.cleaned_data["password"], post.password)
     ):
@@ -332,6 +336,8 @@ def post_unlock(request, pk):
         unlocked[str(post.pk)] = _password_token(post)
         request.session[_UNLOCKED_SESSION_KEY] = unlocked
         return redirect(post)
+    # At the limit, the axes middleware answers 429 with Retry-After instead of this page.
+    throttle.password_door_failed(request, account=account)
     form.add_error("password", "That password is not right.")
     return render(request, "blog/post_password.html", {"post": post, "form": form}, status=403)
 

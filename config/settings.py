@@ -7,6 +7,7 @@ A malformed value raises ImproperlyConfigured naming the variable.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -57,6 +58,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_tasks",
     "django_tasks_db",
+    # Login throttling (webtier/throttle.py); before webtier, whose admin.py adjusts axes'.
+    "axes",
     # Ours, lowest first: each may import only those above it (README, "Layout").
     "media_store",
     "webtier",
@@ -88,6 +91,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Turns a request that reached a login limit into the 429 page (webtier/throttle.py).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -205,6 +210,30 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Login throttling (django-axes, webtier/throttle.py; README "Login throttling"): failures
+# are counted in the database every instance shares, by the client address client_ip()
+# reads behind TRUSTED_PROXY_COUNT proxies. An account and an address together are locked
+# after LOGIN_FAILURE_LIMIT failures, an address alone after LOGIN_IP_FAILURE_LIMIT; a lock
+# ends LOGIN_COOLOFF_SECONDS after the last failure.
+AUTHENTICATION_BACKENDS = [
+    "webtier.throttle.ThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+LOGIN_IP_FAILURE_LIMIT = env_int("LOGIN_IP_FAILURE_LIMIT", 20, minimum=1)
+LOGIN_COOLOFF_SECONDS = env_int("LOGIN_COOLOFF_SECONDS", 900, minimum=1)
+AXES_HANDLER = "webtier.throttle.ThrottleHandler"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(seconds=LOGIN_COOLOFF_SECONDS)
+AXES_CLIENT_IP_CALLABLE = "webtier.request.client_ip"
+AXES_LOCKOUT_CALLABLE = "webtier.throttle.lockout_response"
+AXES_USERNAME_FORM_FIELD = "username"
+# A success must not wipe the address's count: an attacker with an account of their own
+# would sign in between guesses to start again.
+AXES_RESET_ON_SUCCESS = False
+# Every login is not worth a row: the failures are what the admin needs.
+AXES_DISABLE_ACCESS_LOG = True
 LOGIN_URL = "blog:login"
 LOGIN_REDIRECT_URL = "blog:profile"
 LOGOUT_REDIRECT_URL = "blog:home"
