@@ -10,6 +10,7 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
+from csp import constants as csp
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import (
@@ -60,6 +61,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     # Login throttling (webtier/throttle.py); before webtier, whose admin.py adjusts axes'.
     "axes",
+    "csp",
     # Ours, lowest first: each may import only those above it (README, "Layout").
     "media_store",
     "webtier",
@@ -85,6 +87,9 @@ MIDDLEWARE = [
     "webtier.routing.ReplicaRoutingMiddleware",
     # Anonymous pages from Redis, before sessions or anything else does work.
     "webtier.page_cache.PageCacheMiddleware",
+    # Content-Security-Policy (django-csp). Inside the page cache, so a cached page keeps
+    # the header (and nonce) it was rendered with.
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -349,6 +354,37 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 if env_bool("DJANGO_BEHIND_TLS_PROXY", not DEBUG):
     # TLS ends at the load balancer, which says so in X-Forwarded-Proto.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Content-Security-Policy on every response (django-csp; README "Content-Security-Policy").
+# Scripts only from our origin or with the request's nonce (`{{ request.csp_nonce }}`), never
+# inline; <style> elements from our origin, style attributes allowed (authors' sanitized
+# `style`, the admin's widgets); images, audio and video also from https (a CDN, S3,
+# authors' images); iframes only https (editors' embeds). CSP_REPORT_ONLY=true sends the
+# same policy as Content-Security-Policy-Report-Only, to try a change without breaking.
+# (Not named CSP_*: django-csp's check takes such settings for its old format.)
+_csp_report_uri = env_str("CSP_REPORT_URI")
+_CSP = {
+    "DIRECTIVES": {
+        "default-src": [csp.SELF],
+        "script-src": [csp.SELF, csp.NONCE],
+        "style-src": [csp.SELF],
+        "style-src-attr": [csp.UNSAFE_INLINE],
+        "img-src": [csp.SELF, "data:", "https:"],
+        "media-src": [csp.SELF, "https:"],
+        "font-src": [csp.SELF],
+        "connect-src": [csp.SELF],
+        "frame-src": ["https:"],
+        "object-src": [csp.NONE],
+        "base-uri": [csp.SELF],
+        "form-action": [csp.SELF],
+        "frame-ancestors": [csp.NONE],
+        **({"report-uri": _csp_report_uri} if _csp_report_uri else {}),
+    }
+}
+if env_bool("CSP_REPORT_ONLY", False):
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = _CSP
+else:
+    CONTENT_SECURITY_POLICY = _CSP
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 # The folder of django.core.mail.backends.filebased.EmailBackend (the local cluster's mail).
