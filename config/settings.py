@@ -312,8 +312,17 @@ TASKS = {
     }
 }
 # /worker/ also wants this value in an X-Worker-Secret header (nginx adds it for the
-# local daemon); unset, the loopback check alone guards the endpoint.
+# local daemon); unset, the loopback check alone guards the endpoint, so any process on
+# the instance (or a request the app itself can be tricked into sending) could run jobs.
+# Production with SQS refuses to start without it unless WORKER_ALLOW_NO_SECRET=true.
 WORKER_SHARED_SECRET = env_secret("WORKER_SHARED_SECRET")
+WORKER_ALLOW_NO_SECRET = env_bool("WORKER_ALLOW_NO_SECRET", False)
+if not DEBUG and TASKS_BACKEND == "sqs" and not WORKER_SHARED_SECRET and not WORKER_ALLOW_NO_SECRET:
+    raise ImproperlyConfigured(
+        "WORKER_SHARED_SECRET must be set when DJANGO_DEBUG=false with TASKS_BACKEND=sqs: "
+        "without it /worker/ runs jobs for any caller on the instance's loopback "
+        "(WORKER_ALLOW_NO_SECRET=true accepts that)"
+    )
 # Seconds a job may run. Keep the chain: sqsd InactivityTimeout > nginx proxy_read_timeout
 # > GUNICORN_TIMEOUT > this (README, "The worker tier").
 WORKER_TASK_TIME_LIMIT = env_int("WORKER_TASK_TIME_LIMIT", 240, minimum=1)
