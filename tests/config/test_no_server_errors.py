@@ -102,7 +102,9 @@ def site(db):
 
 
 @pytest.fixture
-def visitors(site):
+def visitors(site, settings):
+    # The page cache on, as in production: its waits are part of what a visitor gets.
+    settings.PAGE_CACHE_SECONDS = 300
     administrator = make_user(roles.ADMINISTRATOR, username="ada")
     people = {"anonymous": None, "author": site["author"], "administrator": administrator}
     clients = {}
