@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import nh3
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.syndication.views import Feed
@@ -25,11 +26,47 @@ def _xml_text(value: str) -> str:
     return _XML_ILLEGAL.sub("", value)
 
 
+def _feed_title(value: str) -> str:
+    """A title or a name as feed readers get it: markup stripped, then HTML-escaped once.
+
+    Many readers render an RSS <title> as HTML, so a title that merely carried its
+    markup escaped by the XML writer (`<b>`, `<img onerror>`) would be live markup
+    there. Here markup is removed (script and style with their content) and what is
+    left is escaped, so a reader that decodes it as HTML sees only text: "Fish & chips"
+    arrives as `Fish &amp;amp; chips` in the XML, as WordPress sends it.
+    """
+    return nh3.clean(_xml_text(value), tags=set())
+
+
+class _HtmlTitles(Atom1Feed):
+    """Atom with `type="html"` on titles: they are escaped HTML, the same bytes as in RSS,
+    so Atom readers, which honour the type, show "&" and not "&amp;"."""
+
+    def add_root_elements(self, handler):
+        super().add_root_elements(_TitleAsHtml(handler))
+
+    def add_item_elements(self, handler, item):
+        super().add_item_elements(_TitleAsHtml(handler), item)
+
+
+class _TitleAsHtml:
+    def __init__(self, handler):
+        self._handler = handler
+
+    def addQuickElement(self, name, contents=None, attrs=None):
+        if name == "title":
+            attrs = {**(attrs or {}), "type": "html"}
+        self._handler.addQuickElement(name, contents, attrs)
+
+    def __getattr__(self, name):
+        return getattr(self._handler, name)
+
+
 class PostsFeed(Feed):
     description_template = None
 
     def title(self, obj=None):
-        return settings.SITE_NAME
+        return _feed_title(settings.SITE_NAME)
 
     def description(self, obj=None):
         return settings.SITE_TAGLINE
@@ -47,7 +84,7 @@ class PostsFeed(Feed):
         return self.filter_posts(posts, obj).for_listing().order_by("-published_at")[:FEED_ITEMS]
 
     def item_title(self, item):
-        return _xml_text(item.title)
+        return _feed_title(item.title)
 
     def item_description(self, item):
         return _xml_text(media_expand(item.body_html))
@@ -59,11 +96,11 @@ class PostsFeed(Feed):
         return item.updated_at
 
     def item_author_name(self, item):
-        return _xml_text(item.author.get_full_name() or item.author.get_username())
+        return _feed_title(item.author.get_full_name() or item.author.get_username())
 
     def item_categories(self, item):
         names = [c.name for c in item.categories.all()] + [t.name for t in item.tags.all()]
-        return [_xml_text(name) for name in names]
+        return [_feed_title(name) for name in names]
 
     def item_guid(self, item):
         return f"post-{item.pk}"
@@ -72,7 +109,7 @@ class PostsFeed(Feed):
 
 
 class PostsAtomFeed(PostsFeed):
-    feed_type = Atom1Feed
+    feed_type = _HtmlTitles
 
 
 class CategoryFeed(PostsFeed):
@@ -80,7 +117,7 @@ class CategoryFeed(PostsFeed):
         return get_object_or_404(Category, slug=slug)
 
     def title(self, obj=None):
-        return _xml_text(f"{settings.SITE_NAME} » {obj.name}")
+        return _feed_title(f"{settings.SITE_NAME} » {obj.name}")
 
     def link(self, obj=None):
         return obj.get_absolute_url()
@@ -90,7 +127,7 @@ class CategoryFeed(PostsFeed):
 
 
 class CategoryAtomFeed(CategoryFeed):
-    feed_type = Atom1Feed
+    feed_type = _HtmlTitles
 
 
 class TagFeed(CategoryFeed):
@@ -102,7 +139,7 @@ class TagFeed(CategoryFeed):
 
 
 class TagAtomFeed(TagFeed):
-    feed_type = Atom1Feed
+    feed_type = _HtmlTitles
 
 
 class AuthorFeed(PostsFeed):
@@ -110,7 +147,7 @@ class AuthorFeed(PostsFeed):
         return get_object_or_404(get_user_model(), username=username, is_active=True)
 
     def title(self, obj=None):
-        return _xml_text(f"{settings.SITE_NAME} » {obj.get_full_name() or obj.get_username()}")
+        return _feed_title(f"{settings.SITE_NAME} » {obj.get_full_name() or obj.get_username()}")
 
     def link(self, obj=None):
         return reverse("blog:author", args=[obj.get_username()])
@@ -120,12 +157,12 @@ class AuthorFeed(PostsFeed):
 
 
 class AuthorAtomFeed(AuthorFeed):
-    feed_type = Atom1Feed
+    feed_type = _HtmlTitles
 
 
 class CommentsFeed(Feed):
     def title(self):
-        return f"Comments on {settings.SITE_NAME}"
+        return _feed_title(f"Comments on {settings.SITE_NAME}")
 
     def description(self):
         return f"The latest comments on {settings.SITE_NAME}"
@@ -158,7 +195,7 @@ class CommentsFeed(Feed):
         )
 
     def item_title(self, item):
-        return _xml_text(f"Comment on {item.post.title} by {item.author_name}")
+        return _feed_title(f"Comment on {item.post.title} by {item.author_name}")
 
     def item_description(self, item):
         return _xml_text(item.body_html)
@@ -171,7 +208,7 @@ class CommentsFeed(Feed):
         return item.created_at
 
     def item_author_name(self, item):
-        return _xml_text(item.author_name)
+        return _feed_title(item.author_name)
 
     def item_guid(self, item):
         return f"comment-{item.pk}"
@@ -180,4 +217,4 @@ class CommentsFeed(Feed):
 
 
 class CommentsAtomFeed(CommentsFeed):
-    feed_type = Atom1Feed
+    feed_type = _HtmlTitles

@@ -9,7 +9,7 @@ and comment counts are denormalized on the post.
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.contrib import messages
@@ -36,6 +36,7 @@ from blog import services
 from blog.apps import PRIVATE_PATHS, UNCACHED_PATHS
 from blog.forms import CommentForm, PostPasswordForm, ProfileForm, SearchForm
 from blog.models import Category, Comment, Post, Tag
+from webtier import throttle
 from webtier.page_cache import cached_fragment
 from webtier.request import client_ip
 from webtier.routing import is_writer_unavailable
@@ -239,17 +240,26 @@ def author(request, username):
 
 
 def _date_range(year: int, month: int | None = None, day: int | None = None):
+    """The archive's [start, end) in the site's zone; 404 for what is not a date.
+
+    Month or day 00, 31 February, and ranges a datetime cannot hold (the end of
+    year 9999, or a zone shift past year 1) are all "no such archive", never a 500.
+    """
+    if month == 0 or day == 0:
+        raise Http404("No such date")
     tz = timezone.get_current_timezone()
     try:
         start = datetime(year, month or 1, day or 1, tzinfo=tz)
-    except ValueError:
+        if day:
+            end = start + timedelta(days=1)
+        elif month:
+            end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=tz)
+        else:
+            end = datetime(year + 1, 1, 1, tzinfo=tz)
+        # The database compares in UTC: both ends must survive the conversion.
+        start.astimezone(UTC), end.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise Http404("No such date") from None
-    if day:
-        end = start + timedelta(days=1)
-    elif month:
-        end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=tz)
-    else:
-        end = datetime(year + 1, 1, 1, tzinfo=tz)
     return start, end
 
 
@@ -312,8 +322,11 @@ def post_unlock(request, pk):
         return rejected
     post = get_object_or_404(Post.objects.readable_by(request.user), pk=pk)
     form = PostPasswordForm(request.POST)
+    # Throttled like a login (webtier/throttle.py): per post and address, and per address.
+    account = f"{throttle.POST_PASSWORD_PREFIX}{post.pk}"
     if (
-        form.is_valid()
+        not throttle.password_door_locked(request, account=account)
+        and form.is_valid()
         and post.password
         and constant_time_compare(form.cleaned_data["password"], post.password)
     ):
@@ -321,6 +334,8 @@ def post_unlock(request, pk):
         unlocked[str(post.pk)] = _password_token(post)
         request.session[_UNLOCKED_SESSION_KEY] = unlocked
         return redirect(post)
+    # At the limit, the axes middleware answers 429 with Retry-After instead of this page.
+    throttle.password_door_failed(request, account=account)
     form.add_error("password", "That password is not right.")
     return render(request, "blog/post_password.html", {"post": post, "form": form}, status=403)
 

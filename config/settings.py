@@ -7,8 +7,10 @@ A malformed value raises ImproperlyConfigured naming the variable.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
+from csp import constants as csp
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import (
@@ -58,6 +60,9 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_tasks",
     "django_tasks_db",
+    # Login throttling (webtier/throttle.py); before webtier, whose admin.py adjusts axes'.
+    "axes",
+    "csp",
     # Ours, lowest first: each may import only those above it (README, "Layout").
     "media_store",
     "webtier",
@@ -83,6 +88,9 @@ MIDDLEWARE = [
     "webtier.routing.ReplicaRoutingMiddleware",
     # Anonymous pages from Redis, before sessions or anything else does work.
     "webtier.page_cache.PageCacheMiddleware",
+    # Content-Security-Policy (django-csp). Inside the page cache, so a cached page keeps
+    # the header (and nonce) it was rendered with.
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -91,6 +99,8 @@ MIDDLEWARE = [
     # /?rest_route= and the API's discovery Link header on every HTML page.
     "wordpress.api.middleware.RestApiMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Turns a request that reached a login limit into the 429 page (webtier/throttle.py).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -220,12 +230,34 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-# Application passwords first: they answer only requests the REST API marked, and
-# are cheap to check, so a real password never pays for them (wordpress/app_passwords.py).
+# Login throttling (django-axes, webtier/throttle.py; README "Login throttling"): failures
+# are counted in the database every instance shares, by the client address client_ip()
+# reads behind TRUSTED_PROXY_COUNT proxies. An account and an address together are locked
+# after LOGIN_FAILURE_LIMIT failures, an address alone after LOGIN_IP_FAILURE_LIMIT; a lock
+# ends LOGIN_COOLOFF_SECONDS after the last failure.
+# The throttle first (axes refuses a locked client before any password is checked);
+# then application passwords, which answer only requests the REST API marked and are
+# cheap to check, so a real password never pays for them (wordpress/app_passwords.py).
 AUTHENTICATION_BACKENDS = [
+    "webtier.throttle.ThrottleBackend",
     "wordpress.app_passwords.ApplicationPasswordBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+LOGIN_IP_FAILURE_LIMIT = env_int("LOGIN_IP_FAILURE_LIMIT", 20, minimum=1)
+LOGIN_COOLOFF_SECONDS = env_int("LOGIN_COOLOFF_SECONDS", 900, minimum=1)
+AXES_HANDLER = "webtier.throttle.ThrottleHandler"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(seconds=LOGIN_COOLOFF_SECONDS)
+AXES_CLIENT_IP_CALLABLE = "webtier.request.client_ip"
+AXES_LOCKOUT_CALLABLE = "webtier.throttle.lockout_response"
+AXES_USERNAME_FORM_FIELD = "username"
+# A success must not wipe the address's count: an attacker with an account of their own
+# would sign in between guesses to start again.
+AXES_RESET_ON_SUCCESS = False
+# Every login is not worth a row: the failures are what the admin needs.
+AXES_DISABLE_ACCESS_LOG = True
 # Django REST framework serves /wp-json/ with its own classes (wordpress/api/views.py);
 # nothing global is switched on for the rest of the site.
 REST_FRAMEWORK = {
@@ -306,8 +338,17 @@ TASKS = {
     }
 }
 # /worker/ also wants this value in an X-Worker-Secret header (nginx adds it for the
-# local daemon); unset, the loopback check alone guards the endpoint.
+# local daemon); unset, the loopback check alone guards the endpoint, so any process on
+# the instance (or a request the app itself can be tricked into sending) could run jobs.
+# Production with SQS refuses to start without it unless WORKER_ALLOW_NO_SECRET=true.
 WORKER_SHARED_SECRET = env_secret("WORKER_SHARED_SECRET")
+WORKER_ALLOW_NO_SECRET = env_bool("WORKER_ALLOW_NO_SECRET", False)
+if not DEBUG and TASKS_BACKEND == "sqs" and not WORKER_SHARED_SECRET and not WORKER_ALLOW_NO_SECRET:
+    raise ImproperlyConfigured(
+        "WORKER_SHARED_SECRET must be set when DJANGO_DEBUG=false with TASKS_BACKEND=sqs: "
+        "without it /worker/ runs jobs for any caller on the instance's loopback "
+        "(WORKER_ALLOW_NO_SECRET=true accepts that)"
+    )
 # Seconds a job may run. Keep the chain: sqsd InactivityTimeout > nginx proxy_read_timeout
 # > GUNICORN_TIMEOUT > this (README, "The worker tier").
 WORKER_TASK_TIME_LIMIT = env_int("WORKER_TASK_TIME_LIMIT", 240, minimum=1)
@@ -348,6 +389,37 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 if env_bool("DJANGO_BEHIND_TLS_PROXY", not DEBUG):
     # TLS ends at the load balancer, which says so in X-Forwarded-Proto.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Content-Security-Policy on every response (django-csp; README "Content-Security-Policy").
+# Scripts only from our origin or with the request's nonce (`{{ request.csp_nonce }}`), never
+# inline; <style> elements from our origin, style attributes allowed (authors' sanitized
+# `style`, the admin's widgets); images, audio and video also from https (a CDN, S3,
+# authors' images); iframes only https (editors' embeds). CSP_REPORT_ONLY=true sends the
+# same policy as Content-Security-Policy-Report-Only, to try a change without breaking.
+# (Not named CSP_*: django-csp's check takes such settings for its old format.)
+_csp_report_uri = env_str("CSP_REPORT_URI")
+_CSP = {
+    "DIRECTIVES": {
+        "default-src": [csp.SELF],
+        "script-src": [csp.SELF, csp.NONCE],
+        "style-src": [csp.SELF],
+        "style-src-attr": [csp.UNSAFE_INLINE],
+        "img-src": [csp.SELF, "data:", "https:"],
+        "media-src": [csp.SELF, "https:"],
+        "font-src": [csp.SELF],
+        "connect-src": [csp.SELF],
+        "frame-src": ["https:"],
+        "object-src": [csp.NONE],
+        "base-uri": [csp.SELF],
+        "form-action": [csp.SELF],
+        "frame-ancestors": [csp.NONE],
+        **({"report-uri": _csp_report_uri} if _csp_report_uri else {}),
+    }
+}
+if env_bool("CSP_REPORT_ONLY", False):
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = _CSP
+else:
+    CONTENT_SECURITY_POLICY = _CSP
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 # The folder of django.core.mail.backends.filebased.EmailBackend (the local cluster's mail).

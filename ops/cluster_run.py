@@ -139,6 +139,8 @@ def app_env(cluster: Cluster, secrets: dict[str, str], instance: str | None = No
         # Tasks go through SQS (moto) to the workers, as on the production worker tier.
         "TASKS_BACKEND": "sqs",
         "WORKER_QUEUE_URL": sqs.queue_url(cluster),
+        # Production settings with SQS refuse to start without it (worker/views.py).
+        "WORKER_SHARED_SECRET": secrets["worker_secret"],
         **sqs.environment(cluster),
         # Below the queue's visibility: a killed worker's job is taken over when its
         # message comes back, not refused as still running (worker/jobs.py).

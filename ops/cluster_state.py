@@ -176,11 +176,16 @@ def _write_private(path: Path, text: str) -> None:
 def ensure_secrets(cluster: Cluster) -> dict[str, str]:
     """The cluster's passwords and Django secret key, made once and kept."""
     path = cluster.dir / SECRETS_FILE
-    if path.exists():
-        values = json.loads(path.read_text())
-    else:
-        # Hex: safe inside SQL literals and URLs without quoting.
-        values = {"app_password": secrets.token_hex(16), "repl_password": secrets.token_hex(16)}
+    values = json.loads(path.read_text()) if path.exists() else {}
+    # Hex: safe inside SQL literals, URLs and headers without quoting. The worker secret
+    # came later: a cluster made before gets one on its next `up`.
+    made = {
+        name: secrets.token_hex(16)
+        for name in ("app_password", "repl_password", "worker_secret")
+        if name not in values
+    }
+    if made:
+        values.update(made)
         _write_private(path, json.dumps(values, indent=2) + "\n")
     if not cluster.secret_key_file.exists():
         # Shared by every instance, as DJANGO_SECRET_KEY must be (sessions, signed cookies).

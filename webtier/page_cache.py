@@ -191,7 +191,7 @@ class PageCacheMiddleware:
             return _from_entry(entry, "HIT")
         lock = lock_key(key, generation, entry)
         if cache.add(lock, 1, timeout=LOCK_SECONDS) or redis_marked_down():
-            return self._render(request, key, generation)
+            return self._render(request, key, generation, lock)
         if entry:
             return _from_entry(entry, "STALE")  # another request is rendering it
         deadline = time.monotonic() + WAIT_SECONDS
@@ -200,12 +200,17 @@ class PageCacheMiddleware:
             _, entry = _lookup(key)
             if entry:
                 return _from_entry(entry, "HIT")
-        return self._render(request, key, generation)
+            if cache.get(lock) is None:
+                break  # that render could not be stored (a 405, a redirect): no use waiting
+        return self._render(request, key, generation, lock)
 
-    def _render(self, request, key: str, generation: int):
+    def _render(self, request, key: str, generation: int, lock: str):
         started = timezone.now()
         response = self.get_response(request)
         if not _response_cacheable(response):
+            # Nothing will be stored under this key: without this, every later request
+            # for it would wait WAIT_SECONDS for an entry that never comes.
+            cache.delete(lock)
             response["X-Cache"] = "MISS"
             return response
         fresh = _fresh_for(started)

@@ -162,17 +162,22 @@ def test_comments_feed_shows_approved_comments_on_public_posts_without_emails(cl
         assert b"@example.org" not in client.get(url).content
 
 
-def test_titles_with_unicode_ampersands_and_angle_brackets_come_through_intact(client, author):
+def test_titles_lose_their_markup_and_arrive_escaped_once_with_unicode_intact(client, author):
     title = "Fish & Chips <b>not bold</b> — Ça va? 日本語 😀"
     post = make_post(author, title=title, slug="fish-and-chips", body="Crispy & hot.")
 
     rss = client.get(reverse("blog:feed")).content
     atom = client.get(reverse("blog:feed-atom")).content
 
-    # Escaped once in the XML, so a parser gives back exactly what the author typed.
-    assert b"Fish &amp; Chips &lt;b&gt;not bold&lt;/b&gt;" in rss
-    assert _rss_titles(client, reverse("blog:feed")) == [title]
-    assert _atom_titles(client, reverse("blog:feed-atom")) == [title]
+    # Markup stripped, then escaped once: a reader that renders the title as HTML (many
+    # do with RSS) shows the words, and Atom says so with type="html".
+    shown = "Fish &amp; Chips not bold — Ça va? 日本語 😀"
+    assert b"Fish &amp;amp; Chips not bold" in rss and b"<b>" not in rss
+    assert _rss_titles(client, reverse("blog:feed")) == [shown]
+    assert _atom_titles(client, reverse("blog:feed-atom")) == [shown]
+    entry = ET.fromstring(atom).find(f"{ATOM}entry")
+    assert entry.find(f"{ATOM}title").get("type") == "html"
+    assert ET.fromstring(atom).find(f"{ATOM}title").get("type") == "html"
     item = ET.fromstring(rss).find("channel/item")
     assert item.findtext("description") == post.body_html == "<p>Crispy &amp; hot.</p>\n"
     assert "日本語".encode() in atom

@@ -204,6 +204,25 @@ def test_date_archives(client, author):
     assert client.get("/2024/02/31/").status_code == 404
 
 
+@pytest.mark.parametrize(
+    "path", ["/9999/", "/9999/12/", "/9999/12/31/", "/0000/", "/2026/00/", "/2026/01/00/"]
+)
+def test_archives_past_the_calendar_or_with_a_zero_month_or_day_are_not_found(client, author, path):
+    make_post(author, title="January post", published_at=datetime(2026, 1, 9, 8, tzinfo=UTC))
+
+    response = client.get(path)
+
+    assert response.status_code == 404
+    assert b"January post" not in response.content
+
+
+def test_the_last_day_of_the_calendar_is_not_a_server_error_in_another_zone(client, settings):
+    settings.TIME_ZONE = "Etc/GMT-14"  # UTC+14: 0001-01-01 local is before year 1 in UTC
+
+    assert client.get("/0001/01/01/").status_code == 404
+    assert client.get("/9999/12/").status_code == 404
+
+
 def test_search_finds_words_in_title_or_body(client, author):
     make_post(author, title="Sourdough starter", body="Flour and water.")
     make_post(author, title="Kayaks", body="Paddling with flour sacks.")
@@ -215,6 +234,27 @@ def test_search_finds_words_in_title_or_body(client, author):
     assert "Sourdough starter" in html and "Kayaks" in html
     assert "Nothing</a>" not in html and "Flour draft" not in html
     assert "noindex" in html
+
+
+def test_search_finds_a_password_protected_post_by_its_title_but_never_its_text(client, author):
+    make_post(
+        author,
+        title="Locked diary",
+        body="The combination is marmalade.",
+        excerpt="Quokka sightings.",
+        password="opensesame",
+    )
+    make_post(author, title="Open notes", body="Marmalade recipes.", excerpt="Quokka photos.")
+
+    by_title = client.get(reverse("blog:search"), {"q": "diary"}).content.decode()
+    by_body = client.get(reverse("blog:search"), {"q": "marmalade"}).content.decode()
+    by_excerpt = client.get(reverse("blog:search"), {"q": "quokka"}).content.decode()
+    both_words = client.get(reverse("blog:search"), {"q": "locked combination"}).content.decode()
+
+    assert "Locked diary" in by_title and "marmalade" not in by_title.lower()
+    assert "Locked diary" not in by_body and "Open notes" in by_body
+    assert "Locked diary" not in by_excerpt and "Open notes" in by_excerpt
+    assert "Locked diary" not in both_words
 
 
 def test_friendly_404_page(client):

@@ -10,10 +10,12 @@ payload that got through.
 
 from __future__ import annotations
 
+import html
 import re
 from html.parser import HTMLParser
 
 import defusedxml.ElementTree as ET
+import nh3
 import pytest
 from django.urls import reverse
 from django.utils.html import escape
@@ -109,6 +111,51 @@ def _feed_html(xml: bytes) -> list[str]:
         for node in entry.findall(f"{atom}summary") + entry.findall(f"{atom}content")
     ]
     return [node.text or "" for node in nodes]
+
+
+def _feed_titles(xml: bytes) -> list[str]:
+    """Every title of an RSS or Atom feed (the feed's own and its items'), as text."""
+    root = ET.fromstring(xml)
+    atom = "{http://www.w3.org/2005/Atom}"
+    nodes = root.findall("channel/title") + root.findall("channel/item/title")
+    nodes += root.findall(f"{atom}title") + root.findall(f"{atom}entry/{atom}title")
+    return [node.text or "" for node in nodes]
+
+
+class _Elements(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tags, self.text = [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+
+    handle_startendtag = handle_starttag
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def _parsed(text: str) -> _Elements:
+    parser = _Elements()
+    parser.feed(text)
+    parser.close()
+    return parser
+
+
+def _elements(text: str) -> list[str]:
+    """The elements a reader that renders this text as HTML would make."""
+    return _parsed(text).tags
+
+
+def _as_html_text(text: str) -> str:
+    """What a reader that renders this text as HTML shows."""
+    return "".join(_parsed(text).text)
+
+
+def _shown(title: str) -> str:
+    """The words of a title once its markup (and a script's or style's content) is gone."""
+    return html.unescape(nh3.clean(title, tags=set()))
 
 
 def _lists() -> list[str]:
@@ -289,8 +336,8 @@ def _check_feeds(client, urls, *, expected_items: int) -> list[tuple[str, str]]:
     for url in urls:
         items = _feed_html(client.get(url).content)
         assert len(items) == expected_items, url
-        for html in items:
-            failures += [(url, found) for found in active_content(html, fragment=True)]
+        for item in items:
+            failures += [(url, found) for found in active_content(item, fragment=True)]
     return failures
 
 
@@ -338,7 +385,7 @@ def test_payloads_in_post_bodies_leave_no_active_content_on_any_page(
 
 
 @pytest.mark.usefixtures("_everything_listed")
-def test_payloads_in_titles_and_excerpts_are_shown_as_text(client, author):
+def test_payloads_in_titles_and_excerpts_are_shown_as_text(client, author, settings):
     samples = _payloads("XSS_Polyglots.txt") + _payloads("xss_payloads_quick.txt")
     posts = [
         post_write(
@@ -361,8 +408,12 @@ def test_payloads_in_titles_and_excerpts_are_shown_as_text(client, author):
     )
 
     assert failures == [], _report(failures)
-    feed = ET.fromstring(client.get(reverse("blog:feed")).content)
-    assert {item.findtext("title") for item in feed.iter("item")} == {p.title for p in posts}
+    for url in (reverse("blog:feed"), reverse("blog:feed-atom")):
+        titles = _feed_titles(client.get(url).content)
+        # Readers that render a title as HTML find no element in it at all, only text.
+        assert [t for t in titles if _elements(t)] == [], url
+        shown = {_shown(p.title) for p in posts} | {settings.SITE_NAME}
+        assert set(map(_as_html_text, titles)) == shown, url
 
 
 @pytest.mark.usefixtures("_everything_listed")
@@ -394,6 +445,10 @@ def test_payloads_in_comments_leave_no_active_content_on_any_page(client, author
     )
 
     assert failures == [], _report(failures)
+    for url in (reverse("blog:comments-feed"), reverse("blog:comments-feed-atom")):
+        titles = _feed_titles(client.get(url).content)
+        assert len(titles) == len(batches) + 1, url
+        assert [t for t in titles if _elements(t)] == [], url
     # The payloads did reach the page, as text and as escaped attribute values.
     html = pages[post.get_absolute_url()]
     comments = post.comments.all()

@@ -24,7 +24,7 @@ SETUP = "import django; django.setup(); from django.conf import settings; print(
 CONTRACT_PREFIXES = (
     "DJANGO_", "DATABASE_", "REDIS_", "SESSION_", "MEDIA_", "TASKS_", "WORKER_", "CLOUDBLOG_",
     "SECURE_", "CSRF_", "POSTS_", "COMMENT_", "TRASH_", "TRUSTED_", "LOG_LEVEL", "CACHE_",
-    "STATIC_", "EMAIL_", "SITE_",
+    "STATIC_", "EMAIL_", "SITE_", "CSP_", "LOGIN_",
 )  # fmt: skip
 
 

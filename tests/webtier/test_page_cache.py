@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import timedelta
 
@@ -156,6 +157,30 @@ def test_a_cold_miss_waits_briefly_for_the_render_in_progress(client, author, mo
 
     assert response.status_code == 200 and response["X-Cache"] == "MISS"
     assert 0.3 <= time.monotonic() - started < 2
+
+
+@pytest.mark.parametrize("path", ["/worker/", "/posts/1/comments/"])
+def test_a_response_that_cannot_be_cached_makes_nobody_wait(client, path):
+    first = client.get(path)
+    started = time.monotonic()
+    second = client.get(path)
+
+    assert first.status_code == second.status_code == 405
+    assert time.monotonic() - started < 0.5  # not the 2 s wait for a render to store
+
+
+def test_a_waiter_stops_waiting_when_the_render_in_progress_stores_nothing(client):
+    generation = cache.get(GENERATION_KEY) or 0
+    lock = lock_key("page:http:testserver:/worker/", generation, None)
+    cache.set(lock, 1, timeout=10)  # another instance is rendering it...
+    # ...and after 0.2 s finds it cannot be stored, so it lets go of the lock.
+    threading.Timer(0.2, cache.delete, [lock]).start()
+
+    started = time.monotonic()
+    response = client.get("/worker/")
+
+    assert response.status_code == 405
+    assert 0.2 <= time.monotonic() - started < 1  # not the whole 2 s
 
 
 def test_pages_render_from_the_database_when_redis_is_down(client, author, settings):
