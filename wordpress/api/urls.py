@@ -6,12 +6,22 @@ wordpress/api/middleware.py, for clients of sites without pretty permalinks.
 
 from django.urls import re_path
 
-from wordpress.api import comments, index, media, people, posts, terms
+from wordpress.api import (
+    comments,
+    index,
+    kinds,
+    media,
+    people,
+    posts,
+    search,
+    site_settings,
+    terms,
+)
 from wordpress.api.views import rest_view
 
 app_name = "wp-api"
 
-for module in (index, posts, terms, people, comments, media):
+for module in (index, posts, terms, people, comments, media, search, site_settings, kinds):
     module.register_routes()
 
 urlpatterns = [
