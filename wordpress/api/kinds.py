@@ -330,7 +330,8 @@ def _taxonomies(call: Call) -> Reply:
 def _register(rest: str, name: str, what: str, listing, item, schema, args=None) -> None:
     context = {"context": schemas.CONTEXT}
     path = f"/wp/v2/{rest}"
-    register(Route(path, "wp/v2", [Endpoint(READ, listing, args or context)], schema=schema))
+    listing_endpoint = Endpoint(READ, listing, args or context)
+    register(Route(path, "wp/v2", [listing_endpoint], schema=schema, answers="map"))
     item_args = {
         name: {"description": f"An alphanumeric identifier for the {what}.", "type": "string"},
         **context,

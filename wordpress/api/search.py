@@ -24,7 +24,6 @@ _TERM_MODELS = {"category": (Category, "categories"), "post_tag": (Tag, "tags")}
 def _subtypes(call: Call, allowed: tuple[str, ...]) -> list[str]:
     # WordPress drops the subtypes that belong to another type; none left means any.
     given = call.args["subtype"]
-    given = [given] if isinstance(given, str) else given  # the declared default, "any"
     wanted = [s for s in given if s in allowed]
     return list(allowed) if not wanted or "any" in given else wanted
 
@@ -169,7 +168,8 @@ def search_args() -> dict:
             "enum": ["post", "term", "post-format"],
         },
         "subtype": {
-            "default": "any",
+            # WordPress declares the string "any"; a list is what the type says.
+            "default": ["any"],
             "description": "Limit results to items of one or more object subtypes.",
             "type": "array",
             "items": {"enum": [*POST_SUBTYPES, *TERM_SUBTYPES, "any"], "type": "string"},

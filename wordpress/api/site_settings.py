@@ -130,5 +130,6 @@ def register_routes() -> None:
             "wp/v2",
             [Endpoint(READ, _get, {}), Endpoint(EDIT, _update, writable, strict_body=True)],
             schema=settings_schema,
+            answers="item",
         )
     )
