@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -160,6 +161,18 @@ def measure(
     if tool == "wrk" or (tool == "auto" and shutil.which("wrk")):
         return _run_wrk(url, headers, duration, connections, threads)
     return _run_python(url, headers, duration, connections)
+
+
+def add_load_arguments(parser) -> None:
+    """The options every bench shares: where, how long, how many connections, which tool."""
+    parser.add_argument("--url", default="http://127.0.0.1:8080", help="default %(default)s")
+    parser.add_argument("--duration", type=float, default=10, help="seconds per row (10)")
+    parser.add_argument("--connections", type=int, default=32, help="default 32")
+    parser.add_argument(
+        "--threads", type=int, default=min(4, os.cpu_count() or 1), help="wrk threads (cores)"
+    )
+    parser.add_argument("--warmup", type=float, default=2, help="seconds of load first (2)")
+    parser.add_argument("--tool", choices=["auto", "wrk", "python"], default="auto")
 
 
 def main(argv=None) -> int:

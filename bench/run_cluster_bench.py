@@ -31,7 +31,7 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
-from load import measure, wrk_version
+from load import add_load_arguments, measure, wrk_version
 
 ROOT = Path(__file__).resolve().parent.parent
 STATIC_PATH = "/static/css/site.css"
@@ -111,6 +111,26 @@ def machine() -> dict:
         # Other work on the box skews every figure: the load average says if there was any.
         "load_average_before": round(os.getloadavg()[0], 2),
     }
+
+
+def report_head(args, script: str, argv, host: dict, tool: str) -> dict:
+    """What every report starts with: what ran, where, on which machine and commit."""
+    return {
+        "label": args.label,
+        "url": args.url,
+        "command": " ".join([script, *(argv or sys.argv[1:])]),
+        "machine": host,
+        "commit": commit(),
+        "tool": tool,
+        "settings": {"duration": args.duration, "connections": args.connections},
+    }
+
+
+def write_report(report: dict, out: Path | None, kind: str) -> None:
+    out = out or ROOT / "bench" / "results" / f"{datetime.now():%Y-%m-%d}-{kind}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\nwritten to {out}")
 
 
 def commit() -> str:
@@ -225,6 +245,17 @@ def _ops_env(cluster_dir: Path) -> dict:
     return cluster_run.app_env(cluster, secrets)
 
 
+def add_site_arguments(parser) -> None:
+    """Where the site's environment comes from: an env file, or the local cluster's state."""
+    parser.add_argument("--env-file", type=Path, help="the site's environment (KEY=VALUE)")
+    parser.add_argument(
+        "--state-file",
+        type=Path,
+        default=ROOT / "var" / "cluster" / "state.json",
+        help="the cluster's state: its environment comes from ops (default: %(default)s)",
+    )
+
+
 def cluster_env(args) -> tuple[dict | None, str]:
     if args.env_file:
         return read_env_file(args.env_file), f"env file {args.env_file}"
@@ -307,14 +338,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--url", default="http://127.0.0.1:8080", help="default %(default)s")
-    parser.add_argument("--duration", type=float, default=10, help="seconds per row (10)")
-    parser.add_argument("--connections", type=int, default=32, help="default 32")
-    parser.add_argument(
-        "--threads", type=int, default=min(4, os.cpu_count() or 1), help="wrk threads (cores)"
-    )
-    parser.add_argument("--warmup", type=float, default=2, help="seconds of load first (2)")
-    parser.add_argument("--tool", choices=["auto", "wrk", "python"], default="auto")
+    add_load_arguments(parser)
     parser.add_argument("--username", default="admin", help="for the logged-in rows")
     parser.add_argument(
         "--password-file",
@@ -322,13 +346,7 @@ def main(argv=None) -> int:
         help="else $BENCH_PASSWORD, else admin-password beside the state file",
     )
     parser.add_argument("--post-path", help="the post page to use (default: found on /)")
-    parser.add_argument("--env-file", type=Path, help="the cluster's environment (KEY=VALUE)")
-    parser.add_argument(
-        "--state-file",
-        type=Path,
-        default=ROOT / "var" / "cluster" / "state.json",
-        help="the cluster's state: its environment comes from ops (default: %(default)s)",
-    )
+    add_site_arguments(parser)
     parser.add_argument("--no-queries", action="store_true", help="skip the SQL counts")
     parser.add_argument("--label", default="cluster", help="what was measured, for the record")
     parser.add_argument("--out", type=Path, help="JSON report (default bench/results/...)")
@@ -401,23 +419,14 @@ def main(argv=None) -> int:
                         row["queries"][kind] = figures
 
     report = {
-        "label": args.label,
-        "url": args.url,
-        "command": " ".join(["bench/run_cluster_bench.py", *(argv or sys.argv[1:])]),
-        "machine": host,
-        "commit": commit(),
-        "tool": tool,
-        "settings": {"duration": args.duration, "connections": args.connections},
+        **report_head(args, "bench/run_cluster_bench.py", argv, host, tool),
         "served_by": served_by,
         "rows": rows,
         "queries_note": queries_note,
         "targets": check_targets(rows, args.connections),
     }
     print_report(report)
-    out = args.out or ROOT / "bench" / "results" / f"{datetime.now():%Y-%m-%d}-cluster.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"\nwritten to {out}")
+    write_report(report, args.out, "cluster")
     return 0
 
 

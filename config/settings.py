@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     # Login throttling (webtier/throttle.py); before webtier, whose admin.py adjusts axes'.
     "axes",
     "csp",
+    "corsheaders",
     # Ours, lowest first: each may import only those above it (README, "Layout").
     "media_store",
     "webtier",
@@ -81,6 +82,8 @@ STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
 MIDDLEWARE = [
     # One id per request, in the response and the access log (webtier/request.py).
     "webtier.request.RequestIdMiddleware",
+    # CORS for the API, outside the page cache: a cached answer gets the caller's origin.
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files: nginx serves them in production; WhiteNoise covers a bare gunicorn.
     *(["whitenoise.middleware.WhiteNoiseMiddleware"] if STATIC_ROOT.is_dir() else []),
@@ -265,6 +268,17 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
 }
+# CORS on /wp-json/ (and ?rest_route=, wordpress/apps.py) as WordPress sends it
+# (rest_send_cors_headers): any origin is echoed, with credentials, since a cookie alone
+# never authenticates the API (it also needs the page's X-WP-Nonce).
+CORS_URLS_REGEX = r"^/wp-json/"
+CORS_ALLOW_ALL_ORIGINS = True
+CORS_ALLOW_CREDENTIALS = True
+CORS_ALLOW_METHODS = ("OPTIONS", "GET", "POST", "PUT", "PATCH", "DELETE")
+CORS_ALLOW_HEADERS = (
+    "Authorization", "X-WP-Nonce", "Content-Disposition", "Content-MD5", "Content-Type",
+)  # fmt: skip
+CORS_EXPOSE_HEADERS = ("X-WP-Total", "X-WP-TotalPages", "Link")
 LOGIN_URL = "blog:login"
 LOGIN_REDIRECT_URL = "blog:profile"
 LOGOUT_REDIRECT_URL = "blog:home"

@@ -7,3 +7,10 @@ class WordpressConfig(AppConfig):
     name = "wordpress"
     verbose_name = "WordPress"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from corsheaders.signals import check_request_enabled
+
+        from wordpress.api.middleware import cors_for_rest_route
+
+        check_request_enabled.connect(cors_for_rest_route, dispatch_uid="wp-rest-route-cors")

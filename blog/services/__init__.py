@@ -46,6 +46,7 @@ from blog.services.posts import (
     reserved_slugs,
     revision_restore,
     search_filter,
+    search_words,
     trash_empty,
 )
 from blog.services.taxonomy import (
@@ -90,6 +91,7 @@ __all__ = [
     "reserved_slugs",
     "revision_restore",
     "search_filter",
+    "search_words",
     "tag_delete",
     "tag_save",
     "trash_empty",

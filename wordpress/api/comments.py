@@ -196,7 +196,8 @@ def comment_schema() -> dict:
             "type": {"type": "string"},
             "_links": {"type": "object"},
         },
-        "required": ["id", "post", "content"],
+        # What every context shows: `post` is not in `embed`, as in WordPress.
+        "required": ["id", "content"],
     }
 
 

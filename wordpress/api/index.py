@@ -66,9 +66,40 @@ def namespace_index(call: Call) -> Reply:
     return Reply({"namespace": "wp/v2", "routes": _routes(call.root, "wp/v2")})
 
 
+_ROUTE_MAP = {"type": "object", "additionalProperties": {"type": "object"}}
+
+
+def index_schema() -> dict:
+    return {
+        "title": "index",
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"},
+            "description": {"type": "string"},
+            "url": {"type": "string", "format": "uri"},
+            "home": {"type": "string", "format": "uri"},
+            "namespaces": {"type": "array", "items": {"type": "string"}},
+            "authentication": {"type": ["object", "array"]},
+            "routes": _ROUTE_MAP,
+        },
+        "required": ["name", "description", "url", "home", "namespaces", "routes"],
+    }
+
+
+def namespace_schema() -> dict:
+    return {
+        "title": "namespace",
+        "type": "object",
+        "properties": {"namespace": {"type": "string"}, "routes": _ROUTE_MAP},
+        "required": ["namespace", "routes"],
+    }
+
+
 def register_routes() -> None:
     context = {"context": {"default": "view", "type": "string", "enum": ["view"]}}
-    routing.register(Route("/", "", [Endpoint(READ, site_index, context)]))
+    routing.register(
+        Route("/", "", [Endpoint(READ, site_index, context)], schema=index_schema, answers="item")
+    )
     routing.register(
         Route(
             "/wp/v2",
@@ -80,5 +111,7 @@ def register_routes() -> None:
                     {"namespace": {"default": "wp/v2", "type": "string"}, **context},
                 )
             ],
+            schema=namespace_schema,
+            answers="item",
         )
     )

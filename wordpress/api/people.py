@@ -159,5 +159,6 @@ def register_routes() -> None:
             "wp/v2",
             [Endpoint(READ, _me, {"context": schemas.CONTEXT})],
             schema=user_schema,
+            answers="item",
         )
     )

@@ -67,6 +67,9 @@ class Route:
     namespace: str
     endpoints: list[Endpoint]
     schema: Callable[[], dict] | None = None
+    # What a GET answers, for the OpenAPI description: "list" of items, one "item", or a
+    # "map" of items by slug; None guesses from the path (a parameter means one item).
+    answers: str | None = None
     regex: re.Pattern = field(init=False)
 
     def __post_init__(self) -> None:
@@ -75,6 +78,12 @@ class Route:
     @property
     def methods(self) -> list[str]:
         return [m for e in self.endpoints for m in e.methods]
+
+    @property
+    def shape(self) -> str:
+        if self.answers:
+            return self.answers
+        return "item" if "(?P<" in self.path else "list"
 
     def endpoint_for(self, method: str) -> Endpoint | None:
         return next((e for e in self.endpoints if method in e.methods), None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
 from django.http import HttpResponse
 from rest_framework import exceptions as drf_exceptions
@@ -151,8 +152,10 @@ class RestView(APIView):
         response = super().finalize_response(request, response, *args, **kwargs)
         if getattr(request, "_wp_allow", None):
             response["Allow"] = request._wp_allow  # the route's methods, not every verb
-        # The headers a browser client on another origin needs to read to paginate.
-        response["Access-Control-Expose-Headers"] = "X-WP-Total, X-WP-TotalPages, Link"
+        # WordPress sends these two on every REST answer; the origin-dependent CORS
+        # headers come from django-cors-headers (config/settings.py, CORS_*).
+        response["Access-Control-Expose-Headers"] = ", ".join(settings.CORS_EXPOSE_HEADERS)
+        response["Access-Control-Allow-Headers"] = ", ".join(settings.CORS_ALLOW_HEADERS)
         response["X-Content-Type-Options"] = "nosniff"
         return response
 

@@ -1,0 +1,256 @@
+"""search, settings, types, statuses and taxonomies, through HTTP, as WordPress answers them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.conf import settings
+
+from blog.models import Post
+from tests.factories import make_category, make_page, make_post, make_tag
+
+pytestmark = pytest.mark.django_db
+
+
+def test_index_lists_the_site_routes(client):
+    routes = client.get("/wp-json/").json()["routes"]
+    for path in (
+        "/wp/v2/search",
+        "/wp/v2/settings",
+        "/wp/v2/types",
+        "/wp/v2/types/(?P<type>[\\w-]+)",
+        "/wp/v2/statuses",
+        "/wp/v2/statuses/(?P<status>[\\w-]+)",
+        "/wp/v2/taxonomies",
+        "/wp/v2/taxonomies/(?P<taxonomy>[\\w-]+)",
+    ):
+        assert path in routes, path
+    assert routes["/wp/v2/settings"]["methods"] == ["GET", "POST", "PUT", "PATCH"]
+    assert routes["/wp/v2/search"]["endpoints"][0]["args"]["type"]["enum"] == [
+        "post",
+        "term",
+        "post-format",
+    ]
+
+
+# --- search ---------------------------------------------------------------------------
+
+
+def test_search_finds_posts_and_pages_in_wordpress_result_shape(client, author):
+    post = make_post(author, title="Harbour lights", body="Boats at dawn")
+    page = make_page(author, title="About the harbour")
+    make_post(author, title="Unrelated", body="Nothing")
+    response = client.get("/wp-json/wp/v2/search", {"search": "harbour"})
+    assert response.status_code == 200
+    assert response["X-WP-Total"] == "2" and response["X-WP-TotalPages"] == "1"
+    results = {r["id"]: r for r in response.json()}
+    assert set(results) == {post.pk, page.pk}
+    hit = results[post.pk]
+    assert hit["title"] == "Harbour lights"
+    assert hit["url"] == f"http://testserver{post.get_absolute_url()}"
+    assert (hit["type"], hit["subtype"]) == ("post", "post")
+    assert results[page.pk]["subtype"] == "page"
+    assert hit["_links"]["self"] == [
+        {"embeddable": True, "href": f"http://testserver/wp-json/wp/v2/posts/{post.pk}"}
+    ]
+    assert hit["_links"]["about"] == [{"href": "http://testserver/wp-json/wp/v2/types/post"}]
+
+
+def test_search_subtype_limits_to_pages(client, author):
+    make_post(author, title="Harbour post")
+    page = make_page(author, title="Harbour page")
+    response = client.get("/wp-json/wp/v2/search", {"search": "harbour", "subtype": "page"})
+    assert [r["id"] for r in response.json()] == [page.pk]
+
+
+def test_search_ranks_title_matches_before_body_matches(client, author):
+    in_title = make_post(author, title="Kelp forests")
+    make_post(author, title="Something else", body="A note about kelp")
+    assert client.get("/wp-json/wp/v2/search", {"search": "kelp"}).json()[0]["id"] == in_title.pk
+
+
+def test_search_protected_post_matches_by_title_only(client, author):
+    protected = make_post(
+        author, title="Locked box", body="The treasure map", excerpt="treasure", password="pw"
+    )
+    for search in ("treasure", "map"):
+        assert client.get("/wp-json/wp/v2/search", {"search": search}).json() == []
+        assert client.get("/wp-json/wp/v2/posts", {"search": search}).json() == []
+    found = client.get("/wp-json/wp/v2/search", {"search": "locked"}).json()
+    assert [r["id"] for r in found] == [protected.pk]
+
+
+def test_search_never_returns_unpublished_content_even_to_its_author(client, author, app_auth):
+    make_post(author, title="Secret draft", status=Post.Status.DRAFT)
+    make_post(author, title="Secret private", status=Post.Status.PRIVATE)
+    response = client.get("/wp-json/wp/v2/search", {"search": "secret"}, **app_auth(author))
+    assert response.status_code == 200 and response.json() == []
+
+
+def test_search_terms_by_type(client):
+    category, tag = make_category("Sailing"), make_tag("Sailboats")
+    make_category("Cooking")
+    response = client.get("/wp-json/wp/v2/search", {"search": "sail", "type": "term"})
+    results = {(r["subtype"], r["id"]): r for r in response.json()}
+    assert set(results) == {("category", category.pk), ("post_tag", tag.pk)}
+    hit = results[("category", category.pk)]
+    assert hit["type"] == "term" and hit["title"] == "Sailing"
+    assert hit["url"] == f"http://testserver{category.get_absolute_url()}"
+    assert hit["_links"]["about"] == [
+        {"href": "http://testserver/wp-json/wp/v2/taxonomies/category"}
+    ]
+    only_tags = client.get(
+        "/wp-json/wp/v2/search", {"search": "sail", "type": "term", "subtype": "post_tag"}
+    ).json()
+    assert [r["id"] for r in only_tags] == [tag.pk]
+
+
+def test_search_paginates_and_refuses_bad_arguments(client, author):
+    for n in range(3):
+        make_post(author, title=f"Tide table {n}")
+    response = client.get("/wp-json/wp/v2/search", {"search": "tide", "per_page": 2, "page": 2})
+    assert len(response.json()) == 1 and 'rel="prev"' in response["Link"]
+    bad = client.get("/wp-json/wp/v2/search", {"type": "user"})
+    assert bad.status_code == 400 and bad.json()["code"] == "rest_invalid_param"
+    past = client.get("/wp-json/wp/v2/search", {"search": "tide", "page": 9})
+    assert past.status_code == 400 and past.json()["code"] == "rest_post_invalid_page_number"
+
+
+# --- settings -------------------------------------------------------------------------
+
+
+def test_settings_are_for_administrators_only(client, author, app_auth):
+    anonymous = client.get("/wp-json/wp/v2/settings")
+    assert anonymous.status_code == 401
+    assert anonymous.json() == {
+        "code": "rest_forbidden",
+        "message": "Sorry, you are not allowed to do that.",
+        "data": {"status": 401},
+    }
+    as_author = client.get("/wp-json/wp/v2/settings", **app_auth(author))
+    assert as_author.status_code == 403 and as_author.json()["code"] == "rest_forbidden"
+    post = client.post(
+        "/wp-json/wp/v2/settings",
+        json.dumps({"title": "Mine now"}),
+        content_type="application/json",
+        **app_auth(author, "2"),
+    )
+    assert post.status_code == 403
+
+
+def test_administrator_reads_the_settings(client, administrator, app_auth):
+    response = client.get("/wp-json/wp/v2/settings", **app_auth(administrator))
+    assert response.status_code == 200
+    data = response.json()
+    assert data["title"] == settings.SITE_NAME
+    assert data["description"] == settings.SITE_TAGLINE
+    assert data["posts_per_page"] == settings.POSTS_PER_PAGE
+    assert data["timezone"] == settings.TIME_ZONE
+    assert data["url"] == "http://testserver"
+    assert data["date_format"] == "j F Y" and data["language"] == "en_US"
+
+
+def test_settings_post_echoes_current_values_and_refuses_changes(client, administrator, app_auth):
+    auth = app_auth(administrator)
+    current = client.get("/wp-json/wp/v2/settings", **auth).json()
+    same = client.post(
+        "/wp-json/wp/v2/settings", json.dumps(current), content_type="application/json", **auth
+    )
+    assert same.status_code == 200 and same.json() == current
+    changed = client.post(
+        "/wp-json/wp/v2/settings",
+        json.dumps({"title": "Another name", "posts_per_page": 5}),
+        content_type="application/json",
+        **auth,
+    )
+    assert changed.status_code == 400
+    body = changed.json()
+    assert body["code"] == "rest_invalid_param"
+    assert "SITE_NAME" in body["data"]["params"]["title"]
+    assert "POSTS_PER_PAGE" in body["data"]["params"]["posts_per_page"]
+    wrong_type = client.post(
+        "/wp-json/wp/v2/settings",
+        json.dumps({"posts_per_page": "many"}),
+        content_type="application/json",
+        **auth,
+    )
+    assert wrong_type.status_code == 400 and "posts_per_page" in wrong_type.json()["data"]["params"]
+    assert client.get("/wp-json/wp/v2/settings", **auth).json() == current
+
+
+# --- types, statuses, taxonomies ------------------------------------------------------
+
+
+def test_types_collection_and_item_in_view_context(client):
+    types = client.get("/wp-json/wp/v2/types").json()
+    assert set(types) == {"post", "page", "attachment"}
+    post = types["post"]
+    assert post["slug"] == "post" and post["rest_base"] == "posts"
+    assert post["taxonomies"] == ["category", "post_tag"] and post["hierarchical"] is False
+    assert "capabilities" not in post and "labels" not in post  # edit context only
+    assert post["_links"]["wp:items"] == [{"href": "http://testserver/wp-json/wp/v2/posts"}]
+    page = client.get("/wp-json/wp/v2/types/page").json()
+    assert page["hierarchical"] is True and page["rest_base"] == "pages"
+    embed = client.get("/wp-json/wp/v2/types/page", {"context": "embed"}).json()
+    assert set(embed) - {"_links"} == {"name", "slug", "rest_base", "rest_namespace", "icon"}
+    missing = client.get("/wp-json/wp/v2/types/product")
+    assert missing.status_code == 404 and missing.json()["code"] == "rest_type_invalid"
+
+
+def test_types_edit_context_needs_edit_posts(client, contributor, app_auth):
+    assert client.get("/wp-json/wp/v2/types", {"context": "edit"}).status_code == 401
+    denied = client.get("/wp-json/wp/v2/types/post", {"context": "edit"})
+    assert denied.status_code == 401 and denied.json()["code"] == "rest_forbidden_context"
+    auth = app_auth(contributor)
+    types = client.get("/wp-json/wp/v2/types", {"context": "edit"}, **auth).json()
+    assert set(types) == {"post"}  # a contributor edits posts, not pages or media
+    assert types["post"]["labels"]["singular_name"] == "Post"
+    page = client.get("/wp-json/wp/v2/types/page", {"context": "edit"}, **auth)
+    assert page.status_code == 403
+
+
+def test_statuses_anonymous_see_publish_editors_see_all(client, editor, app_auth):
+    anonymous = client.get("/wp-json/wp/v2/statuses").json()
+    assert list(anonymous) == ["publish"]
+    assert anonymous["publish"] == {
+        "name": "Published",
+        "public": True,
+        "queryable": True,
+        "slug": "publish",
+        "date_floating": False,
+        "_links": {"archives": [{"href": "http://testserver/wp-json/wp/v2/posts"}]},
+    }
+    draft = client.get("/wp-json/wp/v2/statuses/draft")
+    assert draft.status_code == 401 and draft.json()["code"] == "rest_cannot_read_status"
+    auth = app_auth(editor)
+    every = client.get("/wp-json/wp/v2/statuses", {"context": "edit"}, **auth).json()
+    assert list(every) == ["publish", "future", "draft", "pending", "private", "trash"]
+    assert every["private"]["private"] is True and "public" not in every["private"]
+    assert every["draft"]["_links"]["archives"] == [
+        {"href": "http://testserver/wp-json/wp/v2/posts?status=draft"}
+    ]
+    assert client.get("/wp-json/wp/v2/statuses/nope", **auth).status_code == 404
+
+
+def test_taxonomies_collection_item_and_edit_context(client, contributor, editor, app_auth):
+    taxonomies = client.get("/wp-json/wp/v2/taxonomies").json()
+    assert set(taxonomies) == {"category", "post_tag"}
+    assert taxonomies["category"]["hierarchical"] is True
+    assert taxonomies["post_tag"]["rest_base"] == "tags"
+    assert taxonomies["category"]["types"] == ["post"]
+    assert "capabilities" not in taxonomies["category"]
+    assert client.get("/wp-json/wp/v2/taxonomies", {"type": "page"}).json() == {}
+    tag = client.get("/wp-json/wp/v2/taxonomies/post_tag").json()
+    assert tag["_links"]["wp:items"] == [{"href": "http://testserver/wp-json/wp/v2/tags"}]
+    assert client.get("/wp-json/wp/v2/taxonomies/genre").json()["code"] == "rest_taxonomy_invalid"
+    assert client.get("/wp-json/wp/v2/taxonomies", {"context": "edit"}).status_code == 401
+    as_contributor = client.get(
+        "/wp-json/wp/v2/taxonomies/category", {"context": "edit"}, **app_auth(contributor)
+    )
+    assert as_contributor.status_code == 403
+    assert as_contributor.json()["code"] == "rest_forbidden_context"
+    as_editor = client.get(
+        "/wp-json/wp/v2/taxonomies/category", {"context": "edit"}, **app_auth(editor)
+    ).json()
+    assert as_editor["capabilities"]["assign_terms"] == "edit_posts"
