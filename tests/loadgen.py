@@ -338,6 +338,7 @@ class Load:
         self.run_id = uuid.uuid4().hex[:10]
         self.page_count = 1
         self.started = self.ended = 0.0
+        self.started_wall = 0.0  # time.time() at `started`
         self._lock = threading.Lock()
         self._got: dict[str, list] = {
             k: [] for k in ("samples", "writes", "losses", "logins", "retries")
@@ -363,7 +364,7 @@ class Load:
             visitor.close()
 
     def start(self) -> Load:
-        self.started = time.perf_counter()
+        self.started, self.started_wall = time.perf_counter(), time.time()
         for index, user in enumerate(self.users):
             thread = threading.Thread(
                 target=self._visit, args=(index, user), daemon=True, name=f"loadgen-{index}"
@@ -371,6 +372,10 @@ class Load:
             thread.start()
             self._threads.append(thread)
         return self
+
+    def clock(self, wall_time: float) -> float:
+        """A moment another process reported as Unix time, on this run's clock (`Sample.t`)."""
+        return wall_time - self.started_wall
 
     def report(self) -> Report:
         """The figures so far; callable while the run goes on."""

@@ -198,8 +198,12 @@ def _kill_under_load(cluster, users, component: str, *, logins: int):
         # Everyone logged in and browsing (logins hash a password: a few seconds).
         _await_logins(run, logins)
         time.sleep(2)
-        killed_at = run.report().elapsed
-        _ops(cluster, "kill", component)
+        # The moment the signal was sent, as `kill` reports it: the `ops` process takes
+        # over a second to start under this load, so a time read here before it ran
+        # would have the instance "answer after its death".
+        killed = json.loads(_ops(cluster, "kill", component, "--json"))
+        assert killed["outcome"] == "killed", killed
+        killed_at = run.clock(killed["signalled_at"])
         report = run.join()
     finally:
         run.stop()
