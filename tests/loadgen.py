@@ -322,6 +322,7 @@ class Load:
         scenario=browse,
         comment_ratio: float = 0.1,
         think_time: float = 0.0,
+        ramp_up: float = 0.0,
         timeout: float = 10.0,
         headers: dict | None = None,
         stop_event: threading.Event | None = None,
@@ -334,6 +335,7 @@ class Load:
         self.users = [User()] * users if isinstance(users, int) else list(users)
         self.duration, self.scenario, self.comment_ratio = duration, scenario, comment_ratio
         self.think_time, self.timeout, self.headers = think_time, timeout, headers or {}
+        self.ramp_up = ramp_up
         self.stop_event = stop_event or threading.Event()
         self.run_id = uuid.uuid4().hex[:10]
         self.page_count = 1
@@ -352,6 +354,8 @@ class Load:
     def _visit(self, index: int, user: User) -> None:
         visitor = Visitor(self, user, index)
         deadline = self.started + self.duration
+        # Visitors arrive over `ramp_up` seconds, as people do, not in one instant.
+        self.stop_event.wait(self.ramp_up * index / len(self.users))
         try:
             while not self.stop_event.is_set() and time.perf_counter() < deadline:
                 try:

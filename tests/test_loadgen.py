@@ -79,6 +79,20 @@ def test_a_dead_server_is_counted_not_fatal_and_stop_ends_the_run():
     assert report.latency_ms["p50"] is None
 
 
+def test_visitors_arrive_over_the_ramp_up_not_all_at_once():
+    arrived: dict[int, float] = {}
+
+    def scenario(visitor):
+        arrived.setdefault(visitor.index, time.perf_counter() - visitor.load.started)
+        time.sleep(0.01)
+
+    Load("http://127.0.0.1:9", users=4, duration=1, ramp_up=0.6, scenario=scenario).run()
+
+    assert sorted(arrived) == [0, 1, 2, 3]
+    # One every 0.15 s (4 visitors over 0.6 s), each allowed 0.1 s late on a busy machine.
+    assert all(0.15 * i <= arrived[i] < 0.15 * i + 0.1 for i in arrived), arrived
+
+
 class _ClosesEveryConnection(BaseHTTPRequestHandler):
     """Answers as if keeping the connection alive, then closes it: a stale keep-alive."""
 
