@@ -167,6 +167,11 @@ def _parser() -> argparse.ArgumentParser:
         default=10,
         help="seconds before TERM becomes KILL (default 10)",
     )
+    kill.add_argument(
+        "--json",
+        action="store_true",
+        help="print JSON: the outcome and when the signal was sent (signalled_at, Unix time)",
+    )
     start = commands.add_parser(
         "start", parents=[parent], help="start one stopped component with its configuration"
     )
@@ -229,7 +234,11 @@ def _run(args: argparse.Namespace) -> int:
         return cluster.status(directory, as_json=args.json)
     if args.command == "kill":
         return cluster.kill(
-            directory, args.component, signal_name=args.signal, timeout=args.timeout
+            directory,
+            args.component,
+            signal_name=args.signal,
+            timeout=args.timeout,
+            as_json=args.json,
         )
     if args.command == "start":
         return cluster.start(directory, args.component)

@@ -13,7 +13,16 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ops.aws import Refused, Session, VerificationFailed, check_ready, error_code, reporting, stamp
+from ops.aws import (
+    Refused,
+    Session,
+    VerificationFailed,
+    check_ready,
+    error_code,
+    reporting,
+    stamp,
+    usable_kms_key,
+)
 from ops.rds import find_instance
 
 logger = logging.getLogger(__name__)
@@ -111,11 +120,13 @@ def _source_settings(session: Session, source: dict[str, Any] | None) -> dict[st
     for key, param in (
         ("DBSubnetGroup", "DBSubnetGroupName"),
         ("DBClusterParameterGroup", "DBClusterParameterGroupName"),
-        ("KmsKeyId", "KmsKeyId"),
         ("Port", "Port"),
     ):
         if source.get(key):
             settings[param] = source[key]
+    # An unencrypted cluster has no key to copy (moto shows a placeholder one anyway).
+    if source.get("StorageEncrypted") and source.get("KmsKeyId"):
+        settings["KmsKeyId"] = source["KmsKeyId"]
     writers = [m for m in source.get("DBClusterMembers", []) if m.get("IsClusterWriter")]
     if writers:
         writer = find_instance(session, writers[0]["DBInstanceIdentifier"])
@@ -147,12 +158,24 @@ def restore(
     for identifier in instance_ids:
         if find_instance(session, identifier) is not None:
             raise Refused(f"DB instance {identifier} already exists")
+    kms_key = overrides.get("KmsKeyId")
+    if kms_key:
+        overrides = {**overrides, "KmsKeyId": usable_kms_key(session, kms_key)}
     if snapshot_id:
         snap = find_cluster_snapshot(session, snapshot_id)
         if snap is None:
             raise Refused(f"no DB cluster snapshot {snapshot_id}")
         if snap["Status"] != "available":
             raise Refused(f"cluster snapshot {snapshot_id} is {snap['Status']}, not available")
+        if not snap["Engine"].startswith("aurora"):
+            # A Multi-AZ DB cluster's snapshot: its instances are not made this way.
+            raise Refused(f"cluster snapshot {snapshot_id} is {snap['Engine']}, not Aurora")
+        encrypted = bool(snap.get("StorageEncrypted"))
+        if not encrypted and not kms_key:
+            raise Refused(
+                f"cluster snapshot {snapshot_id} is not encrypted, so a cluster restored from "
+                "it would not be either: pass --kms-key KEY to restore it encrypted"
+            )
         source = find_cluster(session, snap.get("DBClusterIdentifier", ""))
         origin = snapshot_id
         engine, version = snap["Engine"], snap["EngineVersion"]
@@ -161,6 +184,13 @@ def restore(
         source = find_cluster(session, source_cluster)
         if source is None:
             raise Refused(f"no DB cluster {source_cluster}")
+        if not source.get("StorageEncrypted"):
+            # AWS rejects a KMS key on a point-in-time restore of an unencrypted cluster.
+            raise Refused(
+                f"DB cluster {source_cluster} is not encrypted and a point-in-time restore "
+                f"cannot encrypt it: snapshot it (ops aurora snapshot --cluster "
+                f"{source_cluster}), then restore the snapshot with --kms-key KEY"
+            )
         latest_time = source.get("LatestRestorableTime")
         if to_time and latest_time and to_time > latest_time:
             raise Refused(f"--to-time {to_time} is after the latest restorable {latest_time}")
@@ -169,8 +199,9 @@ def restore(
             raise Refused(f"--to-time {to_time} is before the earliest restorable {earliest}")
         origin = f"{source_cluster}@{to_time.isoformat() if to_time else 'latest'}"
         engine, version = source["Engine"], source["EngineVersion"]
+        encrypted = True
     settings = _source_settings(session, source)
-    if snapshot_id and not settings.get("KmsKeyId") and snap.get("KmsKeyId"):
+    if encrypted and not settings.get("KmsKeyId") and snapshot_id and snap.get("KmsKeyId"):
         # The source cluster is gone: the snapshot still names the key it was made with.
         settings["KmsKeyId"] = snap["KmsKeyId"]
     settings.update({key: value for key, value in overrides.items() if value})
@@ -182,12 +213,15 @@ def restore(
     if not settings.get("KmsKeyId") and snapshot_id:
         # Restoring with no key given uses the snapshot's key; say so rather than guess.
         session.say("no KMS key found on the source: the snapshot's own key applies")
+    if not encrypted:
+        session.say(f"{origin} is not encrypted: the new cluster is encrypted with {kms_key}")
     result: dict[str, Any] = {
         "new_cluster": new_cluster,
         "restored_from": origin,
         "engine": engine,
         "engine_version": version,
         "instances": instance_ids,
+        "kms_key": settings.get("KmsKeyId"),
     }
     with reporting(result):
         tags = session.tags(origin)

@@ -223,6 +223,23 @@ class Session:
             self.sleep(interval)
 
 
+def usable_kms_key(session: Session, key: str) -> str:
+    """The ARN of `key` (an id, ARN or alias) when it can encrypt a restore, else Refused.
+
+    A disabled key or a typo would otherwise surface only after the restore was started,
+    as a resource stuck in `inaccessible-encryption-credentials`.
+    """
+    try:
+        found = session.read("kms", "describe_key", KeyId=key)["KeyMetadata"]
+    except ClientError as exc:
+        if error_code(exc) in ("NotFoundException", "InvalidArnException"):
+            raise Refused(f"--kms-key {key}: no such KMS key in this account and region") from None
+        raise
+    if found.get("KeyState") != "Enabled":
+        raise Refused(f"--kms-key {key} is {found.get('KeyState')}: it cannot encrypt anything")
+    return found["Arn"]
+
+
 @contextmanager
 def reporting(result: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """Whatever fails half-way still reports what was already made (ids to clean up)."""

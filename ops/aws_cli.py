@@ -109,6 +109,11 @@ def _add_rds(areas: argparse._SubParsersAction) -> None:
     restore.add_argument("--subnet-group", help="default: the source's")
     restore.add_argument("--security-group", action="append", metavar="SG", help="repeatable")
     restore.add_argument("--parameter-group", help="default: the source's")
+    restore.add_argument(
+        "--kms-key",
+        help="restore an encrypted copy of the snapshot made with this key (needed when the "
+        "snapshot is not encrypted; default: the snapshot's own encryption)",
+    )
     restore.add_argument("--check-url", help="then GET this site's /readyz (must be 200)")
 
 
@@ -138,7 +143,10 @@ def _add_aurora(areas: argparse._SubParsersAction) -> None:
     restore.add_argument("--subnet-group", help="default: the source's")
     restore.add_argument("--security-group", action="append", metavar="SG", help="repeatable")
     restore.add_argument("--parameter-group", help="cluster parameter group (default: source's)")
-    restore.add_argument("--kms-key", help="default: the source's")
+    restore.add_argument(
+        "--kms-key",
+        help="default: the source's; needed to restore an unencrypted snapshot, encrypted",
+    )
     restore.add_argument("--check-url", help="then GET this site's /readyz (must be 200)")
 
 
@@ -345,6 +353,8 @@ def _action(args: argparse.Namespace, parser_error: Any) -> Any:
             parser_error("a point-in-time restore needs --to-time or --latest")
         if args.snapshot and (args.to_time or args.latest):
             parser_error("--to-time and --latest go with the source, not --snapshot")
+        if area == "rds" and args.instance and args.kms_key:
+            parser_error("--kms-key goes with --snapshot: a point-in-time restore keeps the key")
     if area == "rds":
         if command == "snapshot":
             return lambda s: rds.snapshot(
@@ -363,6 +373,7 @@ def _action(args: argparse.Namespace, parser_error: Any) -> Any:
             source_instance=args.instance,
             to_time=args.to_time,
             latest=args.latest,
+            kms_key=args.kms_key,
             overrides=overrides,
             timeout=args.timeout,
             check_url=args.check_url,

@@ -10,11 +10,13 @@ arguments. Servers run detached in their own process groups and outlive the comm
 from __future__ import annotations
 
 import fcntl
+import json
 import shutil
 import signal
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 from ops import cluster_db as db
@@ -268,21 +270,34 @@ def status(directory: Path, *, as_json: bool) -> int:
     return 0 if all(c["running"] for c in report["components"].values()) else 3
 
 
-def kill(directory: Path, name: str, *, signal_name: str, timeout: float) -> int:
+def kill(
+    directory: Path, name: str, *, signal_name: str, timeout: float, as_json: bool = False
+) -> int:
+    """Signal a component's group. The moment of the signal is printed (`--json`: as Unix
+    time), since a caller's clock read before this command ran is off by its start-up:
+    over a second on a busy machine."""
     cluster = _require(directory)
     _check_name(cluster, name)
     pgid = _group(cluster, name)
-    if pgid is None:
-        _say(f"{name} is not running.")
-        return 0
     sig = signal.Signals[f"SIG{signal_name}"]
-    started = time.monotonic()
-    if sig in (signal.SIGSTOP, signal.SIGCONT):
-        signal_group(pgid, sig)
-        _say(f"{name}: {sig.name} sent to process group {pgid}")
-        return 0
-    outcome = stop_group(pgid, timeout=timeout, sig=sig)
-    _say(f"{name}: {sig.name} to process group {pgid}: {outcome} ({_since(started)})")
+    report = {"component": name, "signal": sig.name, "pgid": pgid, "outcome": "not running"}
+    if pgid is not None:
+        started, report["signalled_at"] = time.monotonic(), time.time()
+        if sig in (signal.SIGSTOP, signal.SIGCONT):
+            signal_group(pgid, sig)
+            report["outcome"] = "sent"
+        else:
+            # Waits until nothing of the group is left (zombies count as gone).
+            report["outcome"] = stop_group(pgid, timeout=timeout, sig=sig)
+            report["gone_after"] = round(time.monotonic() - started, 3)
+    if as_json:
+        print(json.dumps(report), flush=True)
+    elif pgid is None:
+        _say(f"{name} is not running.")
+    else:
+        moment = datetime.fromtimestamp(report["signalled_at"]).strftime("%H:%M:%S.%f")[:-3]
+        took = f" ({report['gone_after']:.1f}s)" if "gone_after" in report else ""
+        _say(f"{name}: {sig.name} to process group {pgid} at {moment}: {report['outcome']}{took}")
     return 0
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ops.aws import Refused, Session, VerificationFailed, error_code, reporting
+from ops.aws import Refused, Session, VerificationFailed, error_code, reporting, usable_kms_key
 
 logger = logging.getLogger(__name__)
 
@@ -148,8 +148,13 @@ def restore(
             raise Refused(f"a volume named {name} already exists: {named[0]['VolumeId']}")
     if attach:
         _check_attach(session, attach, device or "", az)
+    if options.get("kms_key"):
+        options = {**options, "kms_key": usable_kms_key(session, options["kms_key"])}
     source = _find(session, "volume", snap.get("VolumeId", ""))
     params = _volume_params(snap, source, options)
+    if not snap.get("Encrypted"):
+        key = params.get("KmsKeyId", "the account's default EBS key")
+        session.say(f"{snapshot_id} is not encrypted: the new volume is encrypted with {key}")
     extra = {"Name": name} if name else {}
     result: dict[str, Any] = {"snapshot": snapshot_id, "availability_zone": az, **params}
     with reporting(result):

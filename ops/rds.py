@@ -8,7 +8,16 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ops.aws import Refused, Session, VerificationFailed, check_ready, error_code, reporting, stamp
+from ops.aws import (
+    Refused,
+    Session,
+    VerificationFailed,
+    check_ready,
+    error_code,
+    reporting,
+    stamp,
+    usable_kms_key,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +54,16 @@ def _snapshot_status(session: Session, identifier: str) -> str | None:
     return snapshot["Status"] if snapshot else None
 
 
+def _wait_for_snapshot(session: Session, snapshot_id: str, *, timeout: float) -> None:
+    session.wait_for(
+        f"snapshot {snapshot_id}",
+        lambda: _snapshot_status(session, snapshot_id),
+        ready={"available"},
+        failed={"failed", "error"},
+        timeout=timeout,
+    )
+
+
 def _refuse_existing(session: Session, new_id: str) -> None:
     # AWS refuses a duplicate instance id too, but checking first means nothing is started.
     if find_instance(session, new_id) is not None:
@@ -70,13 +89,7 @@ def snapshot(
             DBInstanceIdentifier=instance,
             Tags=session.tags(instance),
         )
-        session.wait_for(
-            f"snapshot {snapshot_id}",
-            lambda: _snapshot_status(session, snapshot_id),
-            ready={"available"},
-            failed={"failed", "error"},
-            timeout=timeout,
-        )
+        _wait_for_snapshot(session, snapshot_id, timeout=timeout)
         if session.dry_run:
             return result
         made = find_snapshot(session, snapshot_id) or {}
@@ -106,6 +119,31 @@ def _restore_settings(source: dict[str, Any] | None, overrides: dict[str, Any]) 
     return params
 
 
+def _encrypted_copy(
+    session: Session, snap: dict[str, Any], *, new_id: str, kms_key: str | None
+) -> tuple[str, str] | None:
+    """(copy id, key ARN) when the snapshot must be copied under --kms-key first, else None.
+
+    RestoreDBInstanceFromDBSnapshot takes no KMS key: an instance restored from a snapshot
+    has the snapshot's encryption. CopyDBSnapshot with a key encrypts (or re-keys) the copy.
+    """
+    name = snap["DBSnapshotIdentifier"]
+    if not kms_key:
+        if not snap.get("Encrypted"):
+            raise Refused(
+                f"DB snapshot {name} is not encrypted, so an instance restored from it would "
+                "not be either: pass --kms-key KEY to restore an encrypted copy of it"
+            )
+        return None
+    key_arn = usable_kms_key(session, kms_key)
+    if snap.get("Encrypted") and snap.get("KmsKeyId") == key_arn:
+        return None
+    copy_id = f"{new_id}-encrypted-{stamp(session.started)}"
+    if find_snapshot(session, copy_id) is not None:
+        raise Refused(f"DB snapshot {copy_id} (the encrypted copy) already exists")
+    return copy_id, key_arn
+
+
 def restore(
     session: Session,
     *,
@@ -114,18 +152,21 @@ def restore(
     source_instance: str | None = None,
     to_time: datetime | None = None,
     latest: bool = False,
+    kms_key: str | None = None,
     overrides: dict[str, Any],
     timeout: float,
     check_url: str | None = None,
 ) -> dict[str, Any]:
     """Restore a snapshot (or the source at a point in time) as a new, verified instance."""
     _refuse_existing(session, new_id)
+    copy = None
     if snapshot_id:
         snap = find_snapshot(session, snapshot_id)
         if snap is None:
             raise Refused(f"no DB snapshot {snapshot_id}")
         if snap["Status"] != "available":
             raise Refused(f"DB snapshot {snapshot_id} is {snap['Status']}, not available")
+        copy = _encrypted_copy(session, snap, new_id=new_id, kms_key=kms_key)
         origin = snapshot_id
         source = find_instance(session, snap.get("DBInstanceIdentifier", ""))
         expected = {"engine": snap["Engine"], "engine_version": snap["EngineVersion"]}
@@ -136,6 +177,12 @@ def restore(
             raise Refused(f"no DB instance {source_instance}")
         if not source.get("BackupRetentionPeriod"):
             raise Refused(f"{source_instance} keeps no automated backups: no point in time")
+        if not source.get("StorageEncrypted"):
+            raise Refused(
+                f"DB instance {source_instance} is not encrypted and a point-in-time restore "
+                f"cannot encrypt it: snapshot it (ops rds snapshot --instance "
+                f"{source_instance}), then restore the snapshot with --kms-key KEY"
+            )
         latest_time = source.get("LatestRestorableTime")
         if to_time and latest_time and to_time > latest_time:
             raise Refused(f"--to-time {to_time} is after the latest restorable {latest_time}")
@@ -144,8 +191,21 @@ def restore(
     params = _restore_settings(source, overrides)
     result: dict[str, Any] = {"new_instance": new_id, "restored_from": origin, **expected}
     with reporting(result):
-        session.say(f"restoring {origin} as a new DB instance {new_id}")
         tags = session.tags(origin)
+        if copy:
+            snapshot_id, key_arn = copy
+            result.update(encrypted_copy=snapshot_id, kms_key=key_arn)
+            session.say(f"copying {origin} as {snapshot_id}, encrypted with {key_arn}")
+            session.act(
+                "rds",
+                "copy_db_snapshot",
+                SourceDBSnapshotIdentifier=origin,
+                TargetDBSnapshotIdentifier=snapshot_id,
+                KmsKeyId=key_arn,
+                Tags=tags,
+            )
+            _wait_for_snapshot(session, snapshot_id, timeout=timeout)
+        session.say(f"restoring {origin} as a new DB instance {new_id}")
         if snapshot_id:
             session.act(
                 "rds",

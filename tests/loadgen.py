@@ -12,6 +12,10 @@ kind of error when no response came; a failed connection is counted and reopened
     report = run.join()
     assert report.sessions_lost == 0 and report.errors == {}
 
+A session is lost when the profile page sends a logged-in visitor to the login page, when
+a post page comes back rendered for an anonymous visitor, or when a logged-in visitor's
+comment comes back so (the session vanished in flight); the visitor then logs in again.
+
 Every comment the site acknowledged (302) is in `report.writes` with a unique marker in
 its body, so a test can look each one up in the database. Use an Editor's account for
 writers: their comments are approved at once; an anonymous one is held for moderation.
@@ -57,6 +61,10 @@ class Sample:
     served_by: str | None
     cache: str | None
     error: str | None
+    # A 400 for a logged-in visitor's write, answered with the page an anonymous visitor
+    # gets: the session vanished while the request was on its way. Counted as a lost
+    # session (`Report.session_losses`), not among `Report.errors`.
+    session_lost: bool = False
 
 
 @dataclass(frozen=True)
@@ -113,7 +121,7 @@ class Report:
         self.errors = Counter(
             s.error or f"http_{s.status}"
             for s in self.samples
-            if s.error or (s.status is not None and s.status >= 400)
+            if s.error or (s.status is not None and s.status >= 400 and not s.session_lost)
         )
         self.statuses = Counter(s.status for s in self.samples if s.status is not None)
         self.served_by = Counter(s.served_by for s in self.samples if s.served_by)
@@ -155,8 +163,21 @@ class Visitor:
         self._conn: http.client.HTTPConnection | None = None
         self._writes = 0
 
-    def request(self, method: str, path: str, form: dict | None = None, expect=(200,)):
-        """One request; returns (response, text), or raises RequestFailed (recorded)."""
+    def request(
+        self,
+        method: str,
+        path: str,
+        form: dict | None = None,
+        expect=(200,),
+        *,
+        as_logged_in: bool = False,
+    ):
+        """One request; returns (response, text), or raises RequestFailed (recorded).
+
+        `as_logged_in`: a write only a logged-in visitor makes this way. A 400 that comes
+        back rendered for an anonymous visitor (no CSRF token: only a logged-in visitor's
+        forms carry one) means the session vanished in flight: a lost session, returned.
+        """
         load = self.load
         headers = {"User-Agent": "cloudblog-loadgen", **load.headers}
         if self.cookies:
@@ -191,7 +212,11 @@ class Visitor:
             raise RequestFailed(f"{method} {path}: {error!r}")
         self._store_cookies(resp.msg.get_all("Set-Cookie") or [])
         served_by, cache = resp.getheader("X-Served-By"), resp.getheader("X-Cache")
-        load.add("samples", Sample(*head, resp.status, latency, served_by, cache, None))
+        lost = as_logged_in and resp.status == 400 and _CSRF_INPUT.search(text) is None
+        load.add("samples", Sample(*head, resp.status, latency, served_by, cache, None, lost))
+        if lost:
+            self._lose_session(served_by)
+            return resp, text
         if resp.status not in expect:
             raise RequestFailed(f"{method} {path}: {resp.status}")
         return resp, text
@@ -225,27 +250,41 @@ class Visitor:
         self.request("GET", urlsplit(resp.getheader("Location", PROFILE_PATH)).path)
         self.logged_in = True
 
+    def _lose_session(self, served_by: str | None) -> None:
+        when = time.perf_counter() - self.load.started
+        self.load.add("losses", (when, served_by))
+        self.logged_in = False
+
     def check_session(self) -> None:
         resp, _ = self.request("GET", PROFILE_PATH, expect=(200, 302))
         if resp.status == 302 and LOGIN_PATH in resp.getheader("Location", ""):
-            when = time.perf_counter() - self.load.started
-            self.load.add("losses", (when, resp.getheader("X-Served-By")))
-            self.logged_in = False
+            self._lose_session(resp.getheader("X-Served-By"))
 
-    def comment(self, post_page: str) -> None:
+    def comment(self, post_page: str, served_by: str | None = None) -> None:
+        """Comment on the post page just fetched (`served_by` answered it), as a person
+        would with the form that page shows."""
         action = _COMMENT_ACTION.search(post_page)
         if action is None:  # comments closed on this post
+            return
+        token = _CSRF_INPUT.search(post_page)
+        if self.logged_in and token is None:
+            # The page was rendered for an anonymous visitor (only a logged-in one gets a
+            # CSRF token in the comment form): the session is gone. Posting the logged-in
+            # form (no name, no email) would be a 400 for the visitor's mistake, not the
+            # site's; a person would see the name and email fields and notice instead.
+            self._lose_session(served_by)
             return
         self._writes += 1
         marker = f"lg-{self.load.run_id}-{self.index}-{self._writes}"
         form = {"body": marker, "parent": "", "homepage": ""}
         if self.logged_in:
-            token = _CSRF_INPUT.search(post_page)
-            form["csrfmiddlewaretoken"] = token.group(1) if token else ""
+            form["csrfmiddlewaretoken"] = token.group(1)
         else:
             form.update(name=f"Load visitor {self.index}", email=f"lg{self.index}@example.com")
         path = f"/posts/{action.group(1)}/comments/"
-        resp, _ = self.request("POST", path, form, expect=(302,))
+        resp, _ = self.request("POST", path, form, expect=(302,), as_logged_in=self.logged_in)
+        if resp.status != 302:  # the session was lost on the way: nothing acknowledged
+            return
         when = time.perf_counter() - self.load.started
         served_by = resp.getheader("X-Served-By")
         write = Write(marker, int(action.group(1)), self.user.username, when, served_by)
@@ -265,9 +304,9 @@ def browse(visitor: Visitor) -> None:
     links = _POST_LINK.findall(text)
     if links:
         post_path = rng.choice(links)
-        _, page = visitor.request("GET", post_path)
+        resp, page = visitor.request("GET", post_path)
         if rng.random() < load.comment_ratio:
-            visitor.comment(page)
+            visitor.comment(page, resp.getheader("X-Served-By"))
     if visitor.logged_in:
         visitor.check_session()
 
@@ -283,6 +322,7 @@ class Load:
         scenario=browse,
         comment_ratio: float = 0.1,
         think_time: float = 0.0,
+        ramp_up: float = 0.0,
         timeout: float = 10.0,
         headers: dict | None = None,
         stop_event: threading.Event | None = None,
@@ -295,10 +335,12 @@ class Load:
         self.users = [User()] * users if isinstance(users, int) else list(users)
         self.duration, self.scenario, self.comment_ratio = duration, scenario, comment_ratio
         self.think_time, self.timeout, self.headers = think_time, timeout, headers or {}
+        self.ramp_up = ramp_up
         self.stop_event = stop_event or threading.Event()
         self.run_id = uuid.uuid4().hex[:10]
         self.page_count = 1
         self.started = self.ended = 0.0
+        self.started_wall = 0.0  # time.time() at `started`
         self._lock = threading.Lock()
         self._got: dict[str, list] = {
             k: [] for k in ("samples", "writes", "losses", "logins", "retries")
@@ -312,6 +354,8 @@ class Load:
     def _visit(self, index: int, user: User) -> None:
         visitor = Visitor(self, user, index)
         deadline = self.started + self.duration
+        # Visitors arrive over `ramp_up` seconds, as people do, not in one instant.
+        self.stop_event.wait(self.ramp_up * index / len(self.users))
         try:
             while not self.stop_event.is_set() and time.perf_counter() < deadline:
                 try:
@@ -324,7 +368,7 @@ class Load:
             visitor.close()
 
     def start(self) -> Load:
-        self.started = time.perf_counter()
+        self.started, self.started_wall = time.perf_counter(), time.time()
         for index, user in enumerate(self.users):
             thread = threading.Thread(
                 target=self._visit, args=(index, user), daemon=True, name=f"loadgen-{index}"
@@ -332,6 +376,10 @@ class Load:
             thread.start()
             self._threads.append(thread)
         return self
+
+    def clock(self, wall_time: float) -> float:
+        """A moment another process reported as Unix time, on this run's clock (`Sample.t`)."""
+        return wall_time - self.started_wall
 
     def report(self) -> Report:
         """The figures so far; callable while the run goes on."""

@@ -105,8 +105,12 @@ def test_replica_refuses_writes_from_the_application_user(cluster):
 
 
 def test_killed_instance_is_hidden_by_haproxy_and_comes_back(cluster):
-    killed = cluster.ops("kill", "web2")
+    before = time.time()
+    killed = cluster.ops("kill", "web2", "--json")
     assert killed.returncode == 0, killed.stderr
+    report = json.loads(killed.stdout)
+    assert report["outcome"] == "killed"
+    assert before <= report["signalled_at"] <= time.time()
     # Straight after the crash, before haproxy's checks notice: retries hide it.
     assert "web2" not in _served_by(cluster, 20, "/feed/")
     status = cluster.status()

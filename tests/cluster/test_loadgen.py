@@ -79,6 +79,20 @@ def test_a_dead_server_is_counted_not_fatal_and_stop_ends_the_run():
     assert report.latency_ms["p50"] is None
 
 
+def test_visitors_arrive_over_the_ramp_up_not_all_at_once():
+    arrived: dict[int, float] = {}
+
+    def scenario(visitor):
+        arrived.setdefault(visitor.index, time.perf_counter() - visitor.load.started)
+        time.sleep(0.01)
+
+    Load("http://127.0.0.1:9", users=4, duration=1, ramp_up=0.6, scenario=scenario).run()
+
+    assert sorted(arrived) == [0, 1, 2, 3]
+    # One every 0.15 s (4 visitors over 0.6 s), each allowed 0.1 s late on a busy machine.
+    assert all(0.15 * i <= arrived[i] < 0.15 * i + 0.1 for i in arrived), arrived
+
+
 class _ClosesEveryConnection(BaseHTTPRequestHandler):
     """Answers as if keeping the connection alive, then closes it: a stale keep-alive."""
 
@@ -127,3 +141,72 @@ def test_a_logged_out_session_is_reported_lost(site, live_server):
     assert report.errors == {}
     # The visitor logged in again and carried on: a loss is counted, not fatal.
     assert report.statuses[302] >= 2
+
+
+class _LogsOutAtTheComment(BaseHTTPRequestHandler):
+    """A blog whose session ends between a logged-in visitor's post page and comment,
+    or (with `anonymous_post_page`) before the post page: answers as the real site does."""
+
+    protocol_version = "HTTP/1.1"
+    anonymous_post_page = False
+    logged_in_form = (
+        '<form action="/posts/7/comments/">'
+        '<input type="hidden" name="csrfmiddlewaretoken" value="t0ken"></form>'
+    )
+    anonymous_form = '<form action="/posts/7/comments/"><input name="email"></form>'
+
+    def _answer(self, status, body="", location=None):
+        data = body.encode()
+        self.send_response(status)
+        if location:
+            self.send_header("Location", location)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        if self.path == "/accounts/login/":
+            self._answer(200, '<input name="csrfmiddlewaretoken" value="t0ken">')
+        elif self.path == "/":
+            self._answer(200, '<a href="/2026/01/a-post/">a post</a>')
+        elif self.path == "/2026/01/a-post/":
+            anonymous = type(self).anonymous_post_page
+            self._answer(200, self.anonymous_form if anonymous else self.logged_in_form)
+        else:
+            self._answer(200, "your profile")
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        if self.path == "/accounts/login/":
+            self._answer(302, location="/accounts/profile/")
+        else:  # the comment: the session has gone, so the form wants a name and an email
+            self._answer(400, self.anonymous_form + "This field is required.")
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.parametrize("anonymous_post_page", [False, True], ids=["in-flight", "before"])
+def test_a_session_lost_around_a_comment_is_a_lost_session_not_an_error(anonymous_post_page):
+    handler = type("Handler", (_LogsOutAtTheComment,), {"anonymous_post_page": anonymous_post_page})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        report = Load(url, users=[User("edith", "pw")], duration=0.5, comment_ratio=1.0).run()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    assert report.errors == {}
+    assert report.writes == []
+    assert report.sessions_lost >= 2
+    comments = [s for s in report.samples if s.path == "/posts/7/comments/"]
+    if anonymous_post_page:
+        # The page showed the anonymous form: no logged-in comment was even tried.
+        assert comments == []
+    else:
+        assert comments and {(s.status, s.session_lost) for s in comments} == {(400, True)}
+    # Each loss was followed by a new login, as a person would.
+    logins = [s for s in report.samples if s.method == "POST" and s.path == "/accounts/login/"]
+    assert len(logins) >= report.sessions_lost

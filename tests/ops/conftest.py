@@ -72,6 +72,15 @@ def ec2(aws):
 
 
 @pytest.fixture
+def kms_key(aws):
+    """A customer managed key in moto: its id, ARN and alias."""
+    kms = boto3.client("kms")
+    made = kms.create_key(Description="restores")["KeyMetadata"]
+    kms.create_alias(AliasName="alias/cloudblog-restores", TargetKeyId=made["KeyId"])
+    return {"id": made["KeyId"], "arn": made["Arn"], "alias": "alias/cloudblog-restores"}
+
+
+@pytest.fixture
 def network(ec2, rds):
     """A VPC with two subnets, a security group and a DB subnet group, like production's."""
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
@@ -152,3 +161,21 @@ def source_instance(rds, network):
 
 def tags_of(tag_list: list[dict]) -> dict[str, str]:
     return {tag["Key"]: tag["Value"] for tag in tag_list}
+
+
+def everything_in_rds(rds) -> dict[str, list[str]]:
+    """The ids of every cluster, instance and snapshot: what a refusal must leave unchanged."""
+    listed = {
+        "clusters": ("describe_db_clusters", "DBClusters", "DBClusterIdentifier"),
+        "instances": ("describe_db_instances", "DBInstances", "DBInstanceIdentifier"),
+        "snapshots": ("describe_db_snapshots", "DBSnapshots", "DBSnapshotIdentifier"),
+        "cluster_snapshots": (
+            "describe_db_cluster_snapshots",
+            "DBClusterSnapshots",
+            "DBClusterSnapshotIdentifier",
+        ),
+    }
+    return {
+        kind: sorted(item[key] for item in getattr(rds, operation)()[field])
+        for kind, (operation, field, key) in listed.items()
+    }

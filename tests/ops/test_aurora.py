@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import boto3
 import pytest
+from moto.rds.models import RDSBackend
 
 from ops import aurora
-from tests.ops.conftest import KMS_KEY, tags_of
+from tests.ops.conftest import KMS_KEY, everything_in_rds, tags_of
 
 
 def _cluster(rds, name):
@@ -200,13 +202,17 @@ def test_point_in_time_after_the_latest_restorable_time_is_refused(ops, rds, sou
     assert "after the latest restorable" in done.err
 
 
-def test_unencrypted_result_fails_verification(ops, rds, network):
+@pytest.fixture
+def legacy_cluster(rds, network):
+    """An old cluster made before encryption was the rule, with a writer and a snapshot."""
     rds.create_db_cluster(
         DBClusterIdentifier="legacy",
         Engine="aurora-mysql",
+        EngineVersion="8.0.mysql_aurora.3.05.2",
         MasterUsername="admin",
         MasterUserPassword="legacy-password-1",
         StorageEncrypted=False,
+        BackupRetentionPeriod=7,
     )
     rds.create_db_instance(
         DBInstanceIdentifier="legacy-1",
@@ -218,15 +224,150 @@ def test_unencrypted_result_fails_verification(ops, rds, network):
         DBClusterSnapshotIdentifier="legacy-snap", DBClusterIdentifier="legacy"
     )
 
+
+@pytest.fixture
+def moto_encrypts_restores_given_a_key(monkeypatch):
+    """moto keeps an unencrypted snapshot's restore unencrypted even with KmsKeyId; AWS
+    encrypts it with that key (RestoreDBClusterFromSnapshot, KmsKeyId). Do as AWS does."""
+    real = RDSBackend.restore_db_cluster_from_snapshot
+
+    def restore(backend, from_snapshot_id, overrides):
+        cluster = real(backend, from_snapshot_id, overrides)
+        if overrides.get("kms_key_id"):
+            cluster.storage_encrypted = True
+        return cluster
+
+    monkeypatch.setattr(RDSBackend, "restore_db_cluster_from_snapshot", restore)
+
+
+@pytest.mark.parametrize("dry_run", [[], ["--dry-run"]], ids=["for-real", "dry-run"])
+def test_an_unencrypted_snapshot_is_refused_before_anything_is_made(
+    ops, rds, legacy_cluster, dry_run
+):
+    before = everything_in_rds(rds)
+
     done = ops(
-        "aurora", "restore", "--snapshot", "legacy-snap", "--new-cluster", "legacy-drill", "--json"
+        "aurora",
+        "restore",
+        "--snapshot",
+        "legacy-snap",
+        "--new-cluster",
+        "legacy-drill",
+        "--json",
+        *dry_run,
     )
 
-    assert done.code == 5
-    assert "storage is not encrypted" in done.json()["error"]
-    # What was made is still reported, so it can be inspected or removed.
-    assert done.json()["new_cluster"] == "legacy-drill"
-    assert done.json()["endpoint"].startswith("legacy-drill.cluster-")
+    assert done.code == 3
+    assert done.json()["status"] == "refused"
+    assert "legacy-snap is not encrypted" in done.json()["error"]
+    assert "pass --kms-key KEY to restore it encrypted" in done.json()["error"]
+    assert done.json()["calls"] == []
+    assert everything_in_rds(rds) == before
+
+
+def test_kms_key_restores_an_unencrypted_snapshot_encrypted(
+    ops, rds, kms_key, legacy_cluster, moto_encrypts_restores_given_a_key
+):
+    done = ops(
+        "aurora",
+        "restore",
+        "--snapshot",
+        "legacy-snap",
+        "--new-cluster",
+        "legacy-drill",
+        "--kms-key",
+        kms_key["alias"],
+        "--instances",
+        "1",
+        "--json",
+    )
+
+    assert done.code == 0, done.err
+    calls = done.json()["calls"]
+    assert calls[0]["operation"] == "restore_db_cluster_from_snapshot"
+    # The alias is resolved up front, so the call names the key it checked.
+    assert calls[0]["params"]["KmsKeyId"] == kms_key["arn"]
+    made = _cluster(rds, "legacy-drill")
+    assert made["StorageEncrypted"] is True
+    assert made["KmsKeyId"] == kms_key["arn"]
+    assert done.json()["kms_key"] == kms_key["arn"]
+    assert "encryption" in done.json()["verified"]
+    assert "legacy-snap is not encrypted: the new cluster is encrypted with" in done.err
+
+
+def test_a_kms_key_that_cannot_encrypt_is_refused_before_anything_is_made(
+    ops, rds, kms_key, legacy_cluster
+):
+    boto3.client("kms").disable_key(KeyId=kms_key["id"])
+    before = everything_in_rds(rds)
+
+    missing = ops(
+        "aurora", "restore", "--snapshot", "legacy-snap", "--new-cluster", "d", "--kms-key", "nope"
+    )
+    disabled = ops(
+        "aurora",
+        "restore",
+        "--snapshot",
+        "legacy-snap",
+        "--new-cluster",
+        "d",
+        "--kms-key",
+        kms_key["arn"],
+        "--dry-run",
+    )
+
+    assert missing.code == 3
+    assert "--kms-key nope: no such KMS key" in missing.err
+    assert disabled.code == 3
+    assert "is Disabled: it cannot encrypt anything" in disabled.err
+    assert everything_in_rds(rds) == before
+
+
+def test_point_in_time_of_an_unencrypted_cluster_is_refused_with_the_way_out(
+    ops, rds, kms_key, legacy_cluster
+):
+    before = everything_in_rds(rds)
+
+    done = ops(
+        "aurora",
+        "restore",
+        "--cluster",
+        "legacy",
+        "--latest",
+        "--new-cluster",
+        "pitr",
+        "--kms-key",
+        kms_key["arn"],
+    )
+
+    assert done.code == 3
+    assert "DB cluster legacy is not encrypted" in done.err
+    assert "ops aurora snapshot --cluster legacy" in done.err
+    assert everything_in_rds(rds) == before
+
+
+def test_a_snapshot_of_a_multi_az_db_cluster_is_refused(ops, rds, network):
+    rds.create_db_cluster(
+        DBClusterIdentifier="maz",
+        Engine="mysql",
+        MasterUsername="admin",
+        MasterUserPassword="maz-password-1",
+        StorageEncrypted=True,
+        DBClusterInstanceClass="db.m6gd.large",
+        StorageType="io1",
+        Iops=1000,
+        AllocatedStorage=100,
+    )
+    rds.create_db_cluster_snapshot(
+        DBClusterSnapshotIdentifier="maz-snap", DBClusterIdentifier="maz"
+    )
+    before = everything_in_rds(rds)
+
+    done = ops("aurora", "restore", "--snapshot", "maz-snap", "--new-cluster", "d")
+
+    assert done.code == 3
+    assert "maz-snap is mysql, not Aurora" in done.err
+    assert everything_in_rds(rds) == before
 
 
 def test_dry_run_prints_the_exact_calls_and_makes_nothing(ops, rds, source_cluster):

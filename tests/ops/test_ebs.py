@@ -253,3 +253,58 @@ def test_attach_without_device_is_a_usage_error(ops, volume, instance):
     )
 
     assert done.code == 2
+
+
+@pytest.fixture
+def unencrypted_snapshot(ec2):
+    made = ec2.create_volume(AvailabilityZone="us-east-1a", Size=20, VolumeType="gp3")
+    return ec2.create_snapshot(VolumeId=made["VolumeId"], Description="old")["SnapshotId"]
+
+
+def test_an_unencrypted_snapshot_becomes_an_encrypted_volume_with_the_key_given(
+    ops, ec2, kms_key, unencrypted_snapshot
+):
+    done = ops(
+        "ebs",
+        "restore",
+        "--snapshot",
+        unencrypted_snapshot,
+        "--az",
+        "us-east-1a",
+        "--kms-key",
+        kms_key["alias"],
+        "--json",
+    )
+
+    assert done.code == 0, done.err
+    made = ec2.describe_volumes(VolumeIds=[done.json()["volume"]])["Volumes"][0]
+    assert made["Encrypted"] is True
+    assert made["KmsKeyId"] == kms_key["arn"]
+    assert f"{unencrypted_snapshot} is not encrypted: the new volume is encrypted with" in done.err
+
+
+@pytest.mark.parametrize("dry_run", [[], ["--dry-run"]], ids=["for-real", "dry-run"])
+def test_a_kms_key_that_is_not_there_is_refused_before_the_volume_is_made(
+    ops, ec2, unencrypted_snapshot, dry_run
+):
+    before = ec2.describe_volumes()["Volumes"]
+
+    done = ops(
+        "ebs",
+        "restore",
+        "--snapshot",
+        unencrypted_snapshot,
+        "--az",
+        "us-east-1a",
+        "--kms-key",
+        "alias/typo",
+        "--json",
+        *dry_run,
+    )
+
+    assert done.code == 3
+    assert (
+        done.json()["error"] == "--kms-key alias/typo: no such KMS key in this account and region"
+    )
+    assert done.json()["calls"] == []
+    assert ec2.describe_volumes()["Volumes"] == before

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ops import rds as rds_ops
-from tests.ops.conftest import tags_of
+from tests.ops.conftest import everything_in_rds, tags_of
 
 
 def _instance(rds, name):
@@ -165,3 +167,135 @@ def test_check_url_that_does_not_answer_fails_verification(ops, source_instance)
 
     assert done.code == 5
     assert "could not be reached" in done.json()["error"]
+
+
+@pytest.fixture
+def legacy_instance(rds, network):
+    """An unencrypted instance with backups, and its nightly snapshot."""
+    rds.create_db_instance(
+        DBInstanceIdentifier="legacy",
+        Engine="mysql",
+        EngineVersion="8.0.35",
+        DBInstanceClass="db.t3.medium",
+        MasterUsername="admin",
+        MasterUserPassword="legacy-password-1",
+        AllocatedStorage=20,
+        StorageEncrypted=False,
+        BackupRetentionPeriod=7,
+    )
+    rds.create_db_snapshot(DBSnapshotIdentifier="legacy-nightly", DBInstanceIdentifier="legacy")
+
+
+@pytest.mark.parametrize("dry_run", [[], ["--dry-run"]], ids=["for-real", "dry-run"])
+def test_an_unencrypted_snapshot_is_refused_before_anything_is_made(
+    ops, rds, legacy_instance, dry_run
+):
+    before = everything_in_rds(rds)
+
+    done = ops(
+        "rds", "restore", "--snapshot", "legacy-nightly", "--new-id", "drill", "--json", *dry_run
+    )
+
+    assert done.code == 3
+    assert "DB snapshot legacy-nightly is not encrypted" in done.json()["error"]
+    assert "pass --kms-key KEY" in done.json()["error"]
+    assert done.json()["calls"] == []
+    assert everything_in_rds(rds) == before
+
+
+def test_kms_key_restores_an_encrypted_copy_of_an_unencrypted_snapshot(
+    ops, rds, kms_key, legacy_instance
+):
+    done = ops(
+        "rds",
+        "restore",
+        "--snapshot",
+        "legacy-nightly",
+        "--new-id",
+        "drill",
+        "--kms-key",
+        kms_key["alias"],
+        "--ticket",
+        "INC-5",
+        "--json",
+    )
+
+    assert done.code == 0, done.err
+    result = done.json()
+    copy_id = result["encrypted_copy"]
+    assert copy_id.startswith("drill-encrypted-")
+    assert [c["operation"] for c in result["calls"]] == [
+        "copy_db_snapshot",
+        "restore_db_instance_from_db_snapshot",
+    ]
+    assert result["calls"][1]["params"]["DBSnapshotIdentifier"] == copy_id
+    copy = rds.describe_db_snapshots(DBSnapshotIdentifier=copy_id)["DBSnapshots"][0]
+    assert copy["Encrypted"] is True
+    assert copy["KmsKeyId"] == kms_key["arn"]
+    assert tags_of(copy["TagList"])["ticket"] == "INC-5"
+    made = _instance(rds, "drill")
+    assert made["StorageEncrypted"] is True
+    assert made["KmsKeyId"] == kms_key["arn"]
+    assert "encryption" in result["verified"]
+    # The source snapshot is left as it was.
+    original = rds.describe_db_snapshots(DBSnapshotIdentifier="legacy-nightly")["DBSnapshots"][0]
+    assert original["Encrypted"] is False
+
+
+def test_kms_key_in_a_dry_run_shows_the_copy_and_makes_nothing(ops, rds, kms_key, legacy_instance):
+    before = everything_in_rds(rds)
+
+    done = ops(
+        "rds",
+        "restore",
+        "--snapshot",
+        "legacy-nightly",
+        "--new-id",
+        "drill",
+        "--kms-key",
+        kms_key["arn"],
+        "--dry-run",
+        "--json",
+    )
+
+    assert done.code == 0, done.err
+    calls = done.json()["calls"]
+    assert [c["operation"] for c in calls] == [
+        "copy_db_snapshot",
+        "restore_db_instance_from_db_snapshot",
+    ]
+    assert calls[0]["params"]["KmsKeyId"] == kms_key["arn"]
+    assert everything_in_rds(rds) == before
+
+
+def test_a_missing_kms_key_is_refused_before_the_copy(ops, rds, legacy_instance):
+    before = everything_in_rds(rds)
+
+    done = ops(
+        "rds", "restore", "--snapshot", "legacy-nightly", "--new-id", "d", "--kms-key", "alias/no"
+    )
+
+    assert done.code == 3
+    assert "--kms-key alias/no: no such KMS key" in done.err
+    assert everything_in_rds(rds) == before
+
+
+def test_point_in_time_of_an_unencrypted_instance_is_refused_with_the_way_out(
+    ops, rds, legacy_instance
+):
+    before = everything_in_rds(rds)
+
+    done = ops("rds", "restore", "--instance", "legacy", "--latest", "--new-id", "pitr")
+
+    assert done.code == 3
+    assert "DB instance legacy is not encrypted" in done.err
+    assert "ops rds snapshot --instance legacy" in done.err
+    assert everything_in_rds(rds) == before
+
+
+def test_kms_key_with_a_point_in_time_is_a_usage_error(ops, source_instance):
+    done = ops(
+        "rds", "restore", "--instance", "blog-single", "--latest", "--new-id", "p", "--kms-key", "k"
+    )
+
+    assert done.code == 2
