@@ -129,6 +129,11 @@ def comment_submit(
         name=comment.author_name, email=comment.author_email, body=body, user=user
     )
     comment.full_clean(exclude=["post", "parent", "user"])
+    if comment.status == Comment.Status.APPROVED:
+        # The post's row first, for writing: the insert below takes a shared lock on it
+        # (the foreign key), and two approved comments on one post that both held one
+        # would deadlock when each then updates the post's count (MySQL error 1213).
+        list(Post.objects.select_for_update().filter(pk=post.pk).values_list("pk"))
     comment.save()
     if comment.status == Comment.Status.APPROVED:
         post_recount_comments(post_ids=[post.pk])

@@ -237,3 +237,51 @@ def test_comment_paragraphs_come_from_blank_lines_and_never_nest(client, post):
     _submit(client, post, body="<p>one</p>\n\ntwo<br>three\nfour")
 
     assert Comment.objects.latest().body_html == "<p>one</p>\n\n<p>two<br>three<br>four</p>"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_approved_comments_on_one_post_at_the_same_moment_both_land(author, monkeypatch):
+    """Each insert holds a shared lock on the post row; both then updating its count was a
+    deadlock (MySQL 1213, a 500 in the cluster tier). The comments meet before recounting."""
+    import contextlib
+    import threading
+
+    from django.db import connection
+
+    from blog.services import comments as comment_services
+
+    post = make_post(author)
+    for name in ("Ann", "Bob"):  # known commenters: approved at once
+        make_comment(post, author_name=name, author_email=f"{name}@example.org")
+    meet = threading.Barrier(2, timeout=3)
+    recount = comment_services.post_recount_comments
+
+    def recount_together(**kwargs):
+        # With the fix, the second is still waiting for the post's row: nobody comes.
+        with contextlib.suppress(threading.BrokenBarrierError):
+            meet.wait()
+        recount(**kwargs)
+
+    monkeypatch.setattr(comment_services, "post_recount_comments", recount_together)
+    errors = []
+
+    def comment(name):
+        try:
+            comment_services.comment_submit(
+                post=post, body=f"{name} again", name=name, email=f"{name}@example.org"
+            )
+        except Exception as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=comment, args=(name,)) for name in ("Ann", "Bob")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert errors == []
+    post.refresh_from_db()
+    assert post.comment_count == 4
+    assert Comment.objects.filter(post=post, status=Comment.Status.APPROVED).count() == 4
