@@ -105,6 +105,13 @@ def _add_up(commands: argparse._SubParsersAction, parent: argparse.ArgumentParse
             flag, dest=dest, type=kind, metavar=metavar, help=f"{text} (default: {default})"
         )
     up.add_argument(
+        "--session-store",
+        choices=["cached_db", "db", "cache", "dynamodb"],
+        default=None,
+        help="where the instances keep sessions (SESSION_STORE); dynamodb: a table on the "
+        "moto server, made at start (default: the app's, cached_db with Redis)",
+    )
+    up.add_argument(
         "--redis-persist",
         action="store_true",
         default=None,

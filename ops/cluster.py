@@ -158,7 +158,13 @@ def _up_sqs(cluster: Cluster, secrets: dict[str, str]) -> None:
         sqs.create_queues(cluster)
     except sqs.QueueError as exc:
         raise ClusterError(str(exc)) from exc
-    _say(f"    SQS (moto) on port {cluster.port('sqs')}, queues made ({_since(started)})")
+    made = "queues"
+    if cluster.settings.session_store == "dynamodb":
+        # moto keeps its tables in memory too: the sessions table after every start.
+        table = manage(cluster, secrets, "create_session_table")
+        finish(table, "manage.py create_session_table", cluster.log("manage"))
+        made = "queues and the sessions table"
+    _say(f"    SQS (moto) on port {cluster.port('sqs')}, {made} made ({_since(started)})")
 
 
 def _up_workers(cluster: Cluster, secrets: dict[str, str], workers: list[str]) -> None:

@@ -153,6 +153,8 @@ def app_env(cluster: Cluster, secrets: dict[str, str], instance: str | None = No
     }
     if cluster.writer == "primary":
         env["DATABASE_REPLICA_URL"] = database_url(cluster, "replica", password)
+    if cluster.settings.session_store:
+        env["SESSION_STORE"] = cluster.settings.session_store
     env.update(cluster.settings.extra_env)
     if instance and instance.startswith("worker"):
         env.update(CLOUDBLOG_INSTANCE=instance, WORKER_INSTANCE="true")

@@ -45,6 +45,10 @@ class Settings:
     queue_visibility: int = 30
     seed_posts: int = 100
     redis_persist: bool = False
+    # Where sessions live (SESSION_STORE): "" is the app's default with Redis (cached_db);
+    # "dynamodb" keeps them in a table on the moto server, as an AWS stack without
+    # ElastiCache sessions would.
+    session_store: str = ""
     # haproxy's cache of anonymous pages (EDGE_CACHE_SECONDS): off, so that the failure
     # tests see every instance answer; the bench turns it on.
     edge_cache: int = 0
