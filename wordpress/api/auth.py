@@ -18,6 +18,7 @@ from django.contrib.auth.signals import user_login_failed
 from django.utils.crypto import constant_time_compare, salted_hmac
 from rest_framework.authentication import BaseAuthentication
 
+from webtier.throttle import retry_after
 from wordpress.api.errors import WPError
 from wordpress.app_passwords import API_REQUEST_FLAG
 
@@ -52,10 +53,14 @@ class ApplicationPasswordAuthentication(BaseAuthentication):
         setattr(django_request, API_REQUEST_FLAG, True)
         user = authenticate(django_request, username=username, password=password)
         if getattr(django_request, "axes_locked_out", False):
+            # Answered here, in WordPress's shape: left set, the axes middleware would
+            # replace this with the login forms' HTML page.
+            django_request.axes_locked_out = False
             raise WPError(
                 "rest_too_many_attempts",
                 "Too many failed attempts: this account or address is locked out for now.",
                 429,
+                headers={"Retry-After": str(retry_after(django_request))},
             )
         if user is not None and getattr(user, "backend", BACKEND) != BACKEND:
             # The account's real password: WordPress accepts only application passwords

@@ -6,9 +6,10 @@ from __future__ import annotations
 class WPError(Exception):
     """An answer in WordPress's error shape; raised anywhere below the dispatch view."""
 
-    def __init__(self, code: str, message: str, status: int = 400, **data) -> None:
+    def __init__(self, code: str, message: str, status: int = 400, *, headers=None, **data) -> None:
         super().__init__(message)
         self.code, self.message, self.status, self.data = code, message, status, data
+        self.headers = dict(headers or {})
 
     def body(self) -> dict:
         return {

@@ -48,7 +48,7 @@ def api_root(request) -> str:
 
 
 def _error_response(error: WPError) -> Response:
-    return Response(error.body(), status=error.status)
+    return Response(error.body(), status=error.status, headers=error.headers)
 
 
 def exception_to_wp(exc: Exception, user) -> WPError | None:
