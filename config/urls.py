@@ -1,5 +1,8 @@
 """The project's URLconf: the one place config/ imports the apps (README, "Layout")."""
 
+from urllib.parse import urlsplit
+
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -14,6 +17,13 @@ urlpatterns = [
     path("", include("webtier.urls")),
     path("", include("worker.urls")),
     path("admin/", admin.site.urls),
+    # Uploaded media when nothing in front serves it (README "Media library": who serves
+    # /media/ in each mode); an absolute MEDIA_URL (a CDN) is not ours to route.
+    *(
+        [path(settings.MEDIA_URL.lstrip("/"), include("media_library.urls"))]
+        if not urlsplit(settings.MEDIA_URL).netloc
+        else []
+    ),
     *root_urlpatterns,
     path("", include("blog.urls")),
 ]
