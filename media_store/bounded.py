@@ -80,11 +80,23 @@ class Processed:
     peak_mb: float  # the child's peak resident memory, interpreter included
 
 
-def _child_process(data: bytes, limits: images.Limits, full_only: bool) -> Processed:
+@dataclass(frozen=True)
+class _Refused:
+    message: str
+    peak_mb: float
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _child_process(data: bytes, limits: images.Limits, full_only: bool) -> Processed | _Refused:
     _cap_memory(limits.max_memory_mb)
-    inspected, renditions = images.process(data, limits, full_only=full_only)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return Processed(inspected, renditions, peak_mb)
+    try:
+        inspected, renditions = images.process(data, limits, full_only=full_only)
+    except images.ImageRejected as exc:
+        return _Refused(str(exc), _peak_mb())
+    return Processed(inspected, renditions, _peak_mb())
 
 
 def _get_pool(workers: int) -> ProcessPool:
@@ -128,9 +140,7 @@ def run(
         _child_process, args=(data, child_limits, full_only), timeout=limits.max_seconds
     )
     try:
-        return future.result()
-    except images.ImageRejected:
-        raise
+        result = future.result()
     except FutureTimeout:
         raise images.ImageRejected(
             f"Processing this image was stopped after {limits.max_seconds:g} seconds; "
@@ -148,6 +158,10 @@ def run(
         raise images.ImageRejected(
             "The image could not be processed just now; please try again."
         ) from None
+    if isinstance(result, _Refused):
+        logger.info("image refused, peak %.0f MB: %s", result.peak_mb, result.message)
+        raise images.ImageRejected(result.message)
+    return result
 
 
 def _forget_pool() -> None:

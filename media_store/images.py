@@ -138,7 +138,12 @@ def _has_alpha(im: Image.Image) -> bool:
 
 
 def _to_srgb(im: Image.Image) -> Image.Image:
-    """RGB or RGBA pixels in sRGB, with nothing in `info`."""
+    """RGB or RGBA pixels in sRGB.
+
+    An image already in the right mode without a profile comes back as itself, `info`
+    and all (a copy of a 16.8 MP photo is 67 MB and 0.1 s for nothing): every caller
+    resizes, crops or transposes it, and `_resize`/`_crop` clear `info` on what they make.
+    """
     mode = "RGBA" if _has_alpha(im) else "RGB"
     icc = im.info.get("icc_profile")
     out = None
@@ -159,7 +164,9 @@ def _to_srgb(im: Image.Image) -> Image.Image:
             logger.info("ICC profile ignored: %s", exc)
             out = None
     if out is None:
-        out = im.convert(mode) if im.mode != mode else im.copy()
+        if im.mode == mode:
+            return im
+        out = im.convert(mode)
     out.info = {}
     return out
 
