@@ -212,7 +212,7 @@ def _hostile(site, session) -> list[dict]:
     sys.path.insert(0, str(ROOT))
     from tests.bombs import BOMBS, heavy_png
 
-    files = [(f"{p.parent.name}/{p.name}", p.read_bytes()) for p in sorted(CORPUS.rglob("*"))]
+    files = [(f"{p.parent.name}/{p.name}", p.read_bytes()) for p in sorted(CORPUS.rglob("*")) if p.is_file()]
     files = [(name, data) for name, data in files if not name.startswith("photos/COPY")]
     files += [(f"crafted/{name}", make()) for name, (make, _words) in BOMBS.items()]
     files.append(("crafted/heavy-6000x6000.png", heavy_png()))

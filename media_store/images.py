@@ -103,8 +103,10 @@ _SAVE_OPTIONS = {
     "AVIF": {"quality": 70, "speed": 8},
 }
 # Lossless formats can reproduce pixel-borne payloads byte for byte: other settings.
+# Fastest first: a 1 MB PNG holds a chance `<?=` about one time in sixteen, and level 9
+# on the 41-frame APNG of the corpus cost 1.5 s where level 1 costs 0.1 s.
 _RETRY_OPTIONS = {
-    "PNG": ({"compress_level": 9}, {"compress_level": 1}, {"optimize": True}),
+    "PNG": ({"compress_level": 1}, {"compress_level": 9}, {"optimize": True}),
 }
 # What must never be served: PHP openers, HTML that browsers sniff, script URLs.
 _CODE = re.compile(
