@@ -32,6 +32,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import signal
 import socket
 import statistics
@@ -50,7 +51,7 @@ WORDPRESS = {"wood-4096x4096.jpg": "2.2-2.6", "adwaita-6000x4000.jpg": "2.6-3.1"
 UPLOAD = "/admin/media_library/mediaitem/upload/"
 TARGET_SECONDS, TARGET_MB = 2.0, 300
 _LOGGED = re.compile(r"image (?:processed in [\d.]+ s, peak|refused, peak) (\d+) MB")
-_PROCESSED = re.compile(r"image processed in ([\d.]+) s")
+_PROCESSED = re.compile(r"image processed in ([\d.]+) s, peak \d+ MB, CPU ([\d.]+) s")
 
 
 def _machine() -> dict:
@@ -120,9 +121,11 @@ class Site:
                 time.sleep(0.1)
         raise SystemExit(f"the site did not start; see {self.log}")
 
-    def stop(self) -> None:
+    def stop(self, keep: bool = False) -> None:
         os.killpg(self.process.pid, signal.SIGTERM)
         self.process.wait(timeout=10)
+        if not keep:
+            shutil.rmtree(self.dir, ignore_errors=True)
 
     def log_size(self) -> int:
         return self.log.stat().st_size
@@ -163,7 +166,7 @@ def _upload(site: Site, session: requests.Session, name: str, data: bytes) -> di
     time.sleep(0.05)  # the server's log line follows its response
     log = site.log_since(offset)
     peaks = [int(mb) for mb in _LOGGED.findall(log)]
-    processing = [float(s) for s in _PROCESSED.findall(log)]
+    processing = [(float(s), float(cpu)) for s, cpu in _PROCESSED.findall(log)]
     try:
         detail = response.json().get("error") or response.json().get("status")
     except ValueError:
@@ -173,7 +176,8 @@ def _upload(site: Site, session: requests.Session, name: str, data: bytes) -> di
         "status": response.status_code,
         "seconds": round(seconds, 3),
         "peak_mb": max(peaks) if peaks else None,
-        "processing": processing[0] if processing else None,
+        "processing": processing[0][0] if processing else None,
+        "cpu": processing[0][1] if processing else None,
         "detail": detail,
     }
 
@@ -195,13 +199,15 @@ def _photos(site, session, runs: int) -> list[dict]:
                 "processing_median": round(
                     statistics.median(r["processing"] or 0 for r in results), 2
                 ),
+                "cpu_median": round(statistics.median(r["cpu"] or 0 for r in results), 2),
                 "wordpress": WORDPRESS[name],
             }
         )
         print(
             f"{name:28} {rows[-1]['statuses']} median {rows[-1]['median']:.2f} s "
             f"(min {rows[-1]['min']:.2f}, max {rows[-1]['max']:.2f}), "
-            f"of which processing {rows[-1]['processing_median']:.2f} s; "
+            f"of which processing {rows[-1]['processing_median']:.2f} s "
+            f"(CPU {rows[-1]['cpu_median']:.2f} s); "
             f"peak {rows[-1]['peak_mb']} MB; WordPress {WORDPRESS[name]} s",
             flush=True,
         )
@@ -212,7 +218,11 @@ def _hostile(site, session) -> list[dict]:
     sys.path.insert(0, str(ROOT))
     from tests.bombs import BOMBS, heavy_png
 
-    files = [(f"{p.parent.name}/{p.name}", p.read_bytes()) for p in sorted(CORPUS.rglob("*")) if p.is_file()]
+    files = [
+        (f"{p.parent.name}/{p.name}", p.read_bytes())
+        for p in sorted(CORPUS.rglob("*"))
+        if p.is_file()
+    ]
     files = [(name, data) for name, data in files if not name.startswith("photos/COPY")]
     files += [(f"crafted/{name}", make()) for name, (make, _words) in BOMBS.items()]
     files.append(("crafted/heavy-6000x6000.png", heavy_png()))
@@ -236,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5, help="uploads of each photo")
     parser.add_argument("--no-hostile", action="store_true", help="photos only")
     parser.add_argument("--json", type=Path, help="write the figures here too")
+    parser.add_argument("--keep", action="store_true", help="keep the site's folder and log")
     args = parser.parse_args(argv)
     machine = _machine()
     print(
@@ -251,7 +262,9 @@ def main(argv: list[str] | None = None) -> int:
         photos = _photos(site, session, args.runs)
         hostile = [] if args.no_hostile else _hostile(site, session)
     finally:
-        site.stop()
+        site.stop(keep=args.keep)
+        if args.keep:
+            print(f"site folder and server log: {site.dir}")
     machine["load_after"] = os.getloadavg()
     slow = [r for r in hostile if r["seconds"] > TARGET_SECONDS]
     heavy = [r for r in hostile if (r["peak_mb"] or 0) > TARGET_MB]

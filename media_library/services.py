@@ -107,9 +107,10 @@ def _process(data: bytes, limits: images.Limits, *, full_only: bool) -> bounded.
         logger.info("upload refused after %.2f s: %s", time.monotonic() - started, exc)
         raise ValidationError(str(exc)) from None
     logger.info(
-        "image processed in %.2f s, peak %.0f MB, %d files",
+        "image processed in %.2f s, peak %.0f MB, CPU %.2f s, %d files",
         time.monotonic() - started,
         processed.peak_mb,
+        processed.cpu_seconds,
         len(processed.renditions),
     )
     return processed
@@ -144,6 +145,7 @@ def media_upload(
     backend = settings.MEDIA_BACKEND
     store = media_files.storage(backend)
     written: list[str] = []
+    storing = time.monotonic()
     try:
         with transaction.atomic():
             item = MediaItem.objects.create(
@@ -190,7 +192,14 @@ def media_upload(
     except BaseException:
         media_files.delete_quietly(store, written)
         raise
-    logger.info("media %s uploaded by %s (%s bytes)", item.pk, by.pk, len(data))
+    logger.info(
+        "media %s uploaded by %s (%s bytes; row and %d files stored in %.2f s)",
+        item.pk,
+        by.pk,
+        len(data),
+        len(written),
+        time.monotonic() - storing,
+    )
     return item, True
 
 
