@@ -151,3 +151,30 @@ def test_no_media_is_served_from_django_when_the_store_is_s3(client, published, 
     settings.MEDIA_BACKEND = "s3"
     url = f"{settings.MEDIA_URL}{item.file.name}"
     assert client.get(url).status_code == 404
+
+
+def test_list_pages_show_featured_images_responsive_first_eager_and_serve_them(
+    client, author, published
+):
+    first_post, item = published
+    older = Post(title="Older", body="Text.", featured_image=item, status=Post.Status.PUBLISHED)
+    older = services.post_write(post=older, by=author)
+    Post.objects.filter(pk=older.pk).update(published_at=first_post.published_at.replace(year=2020))
+    locked = Post(
+        title="Locked", body="Secret.", featured_image=item, status=Post.Status.PUBLISHED,
+        password="open sesame",
+    )  # fmt: skip
+    locked = services.post_write(post=locked, by=author)
+    Post.objects.filter(pk=locked.pk).update(
+        published_at=first_post.published_at.replace(year=2019)
+    )
+
+    html = client.get("/").content.decode()
+    summaries = html.split('<article class="post-summary')[1:]
+    assert len(summaries) == 3
+    newest, second, protected = summaries
+    assert "<picture>" in newest and 'loading="lazy"' not in newest  # the first, above the fold
+    assert "<picture>" in second and 'loading="lazy"' in second and "srcset=" in second
+    assert "<img" not in protected  # a protected post's image is part of what it protects
+    urls = set(_image_urls(html))
+    assert urls and all(client.get(url).status_code == 200 for url in urls)
