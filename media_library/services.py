@@ -162,14 +162,16 @@ def media_upload(
             )
             base = media_files.stem(pk=item.pk, created_at=item.created_at, label=title)
             item.original = media_files.original_name(base, inspected.extension)
-            media_files.put(store, item.original, data)
-            written.append(item.original)
-            entries = []
-            for rendition in renditions:
-                name = media_files.rendition_name(base, rendition)
-                media_files.put(store, name, rendition.data)
-                written.append(name)
-                entries.append(media_files.rendition_entry(name, rendition))
+            names = [media_files.rendition_name(base, r) for r in renditions]
+            media_files.put_all(
+                store,
+                [(item.original, data), *zip(names, (r.data for r in renditions), strict=True)],
+                written,
+            )
+            entries = [
+                media_files.rendition_entry(name, r)
+                for name, r in zip(names, renditions, strict=True)
+            ]
             item.file.name = entries[0]["file"]
             item.renditions = entries
             fields = ["original", "file", "renditions"]
