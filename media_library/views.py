@@ -51,7 +51,8 @@ def _public_path(name: str) -> str:
         not parts
         or parts[0] == "/"
         or any(part in ("", ".", "..") or part.startswith(".") for part in parts)
-        or name.startswith(PRIVATE_PREFIX)
+        # Any case: a laptop's disk may be case-insensitive (macOS), and Private/ is private/.
+        or parts[0].lower() == PRIVATE_PREFIX.rstrip("/")
         or PurePosixPath(name).suffix.lower() not in CONTENT_TYPES
     ):
         raise Http404("no such media file")
@@ -63,7 +64,7 @@ def _public_path(name: str) -> str:
     # A symlink inside the store must not lead out of it, or into private/.
     real = os.path.realpath(path)
     relative = os.path.relpath(real, root)
-    if relative.startswith(("..", PRIVATE_PREFIX)) or not os.path.isfile(real):
+    if relative.lower().startswith(("..", PRIVATE_PREFIX)) or not os.path.isfile(real):
         raise Http404("no such media file")
     return real
 

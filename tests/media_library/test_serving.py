@@ -109,6 +109,7 @@ def test_the_private_original_is_never_served(client, published, settings):
         f"{media}{year_month}/%2e%2e/%2e%2e/{item.original}",
         f"{media}./{item.original}",
         f"{media}/{item.original}",
+        f"{media}PRIVATE/{item.original.split('/', 1)[1]}",  # a case-insensitive disk
     ):
         response = client.get(url)
         assert response.status_code == 404, url
