@@ -54,12 +54,15 @@ class Busy(Exception):
     """Every processing slot of this instance is taken; try again shortly."""
 
 
-def _vm_data_bytes() -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmData:"):
-                return int(line.split()[1]) * 1024
-    return 0
+def _vm_data_bytes() -> int | None:
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmData:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None  # not Linux (a Mac running make run): no /proc
 
 
 def _cap_memory(memory_mb: int) -> None:
@@ -69,7 +72,11 @@ def _cap_memory(memory_mb: int) -> None:
     address space merely reserved, so threads' malloc arenas do not eat the budget.
     Each child runs one image, so the cap never needs lifting.
     """
-    limit = _vm_data_bytes() + memory_mb * 1024 * 1024
+    start = _vm_data_bytes()
+    if start is None:
+        logger.warning("no memory cap for image processing on this system; the clock still holds")
+        return
+    limit = start + memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
 
 
