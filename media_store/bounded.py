@@ -77,7 +77,11 @@ def _cap_memory(memory_mb: int) -> None:
         logger.warning("no memory cap for image processing on this system; the clock still holds")
         return
     limit = start + memory_mb * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+    try:
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+    except (ValueError, OSError):
+        # Above a hard limit someone else set: theirs is lower, and holds.
+        logger.warning("could not cap image processing at %s MB", memory_mb, exc_info=True)
 
 
 @dataclass(frozen=True)
