@@ -6,8 +6,9 @@ same rules: authors see and edit their own uploads, editors everyone's.
 `POST /admin/media_library/mediaitem/upload/` (multipart field `file`, optional `title`,
 `alt_text`, `caption`) answers JSON: `{"id", "created", "markdown", "url", ...}` with
 201 for a new item, 200 when the same image was already in the uploader's library,
-and a 4xx with `{"error": "..."}` for anything refused. `GET .../chooser/` lists the
-library for the editor's chooser (media_library/chooser.py).
+a 4xx with `{"error": "..."}` for anything refused, and a 503 with `Retry-After` when
+the instance is already processing MEDIA_UPLOAD_SLOTS images. `GET .../chooser/` lists
+the library for the editor's chooser (media_library/chooser.py).
 """
 
 from __future__ import annotations
@@ -71,6 +72,8 @@ class MediaUploadForm(forms.ModelForm):
             )
         except ValidationError as exc:
             self.add_error("upload", exc)
+        except media_services.UploadsBusy as exc:
+            self.add_error("upload", str(exc))
         except PermissionDenied as exc:
             self.add_error(None, str(exc) or "You may not upload media.")
         else:
@@ -213,6 +216,10 @@ class MediaItemAdmin(admin.ModelAdmin):
             return JsonResponse({"error": str(exc) or "You may not upload media."}, status=403)
         except ValidationError as exc:
             return JsonResponse({"error": " ".join(exc.messages)}, status=400)
+        except media_services.UploadsBusy as exc:
+            response = JsonResponse({"error": str(exc)}, status=503)
+            response["Retry-After"] = str(exc.retry_after)
+            return response
         return JsonResponse(_upload_json(item, created), status=201 if created else 200)
 
     # Columns and read-only fields.

@@ -8,18 +8,23 @@ Authors see, use and edit their own uploads; editors (edit_others_posts) all of 
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import re
-from pathlib import PurePath
+import tempfile
+import time
+from pathlib import Path, PurePath
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django_tasks.backends.immediate import ImmediateBackend
 
 from media_library import files as media_files
 from media_library.models import MediaItem
 from media_library.tasks import make_media_renditions
-from media_store import images
+from media_store import bounded, images
 from webtier.page_cache import pages_changed
 from worker.enqueue import enqueue_on_commit
 
@@ -69,38 +74,78 @@ def _default_title(file) -> str:
     return re.sub(r"[-_]+", " ", name).strip()[:200]
 
 
+class UploadsBusy(Exception):
+    """This instance is processing as many images as it may (MEDIA_UPLOAD_SLOTS)."""
+
+    retry_after = 2  # seconds: about what one upload holds a slot
+
+
+def _renditions_inline() -> bool:
+    """Would the renditions task run inside this request anyway (the immediate backend)?"""
+    return isinstance(make_media_renditions.get_backend(), ImmediateBackend)
+
+
+def _slot_directory() -> Path:
+    # One set of slots per installation on this machine, shared by all its processes.
+    key = hashlib.sha256(str(settings.BASE_DIR).encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / f"cloudblog-{os.getuid()}-upload-slots-{key}"
+
+
+def _process(data: bytes, limits: images.Limits, *, full_only: bool) -> bounded.Processed:
+    started = time.monotonic()
+    try:
+        with bounded.slot(settings.MEDIA_UPLOAD_SLOTS, _slot_directory()):
+            processed = bounded.run(
+                data, limits, full_only=full_only, workers=settings.MEDIA_UPLOAD_SLOTS
+            )
+    except bounded.Busy:
+        logger.warning("upload refused: every processing slot is busy")
+        raise UploadsBusy(
+            "Too many images are being processed right now; try again in a few seconds."
+        ) from None
+    except images.ImageRejected as exc:
+        logger.info("upload refused after %.2f s: %s", time.monotonic() - started, exc)
+        raise ValidationError(str(exc)) from None
+    logger.info(
+        "image processed in %.2f s, peak %.0f MB, CPU %.2f s, %d files",
+        time.monotonic() - started,
+        processed.peak_mb,
+        processed.cpu_seconds,
+        len(processed.renditions),
+    )
+    return processed
+
+
 def media_upload(
     *, file, by, title: str = "", alt_text: str = "", caption: str = ""
 ) -> tuple[MediaItem, bool]:
     """Store an uploaded image; returns (item, created).
 
     The same bytes uploaded again by the same person return the existing item
-    (created=False). The upload is validated by content, its original stored privately,
-    the cleaned "full" image stored publicly, and the other sizes made by a task after
-    commit (media_library/tasks.py); until then pages show the "full" image.
+    (created=False) without being processed again. The upload is validated by content
+    and processed once, in a child process under hard limits (media_store/bounded.py),
+    at most MEDIA_UPLOAD_SLOTS at a time per instance (else UploadsBusy). Its original is
+    stored privately, the cleaned versions publicly. Where the renditions task would run
+    in this request anyway (the immediate backend), the request makes every size from
+    that one decode and the item is ready at once; with a queue it makes "full" alone,
+    which pages show until the task has made the rest.
     """
     if not media_can_add(user=by):
         raise PermissionDenied("You may not upload media.")
     limits = media_files.limits()
     data = _read_upload(file, limits)
-    try:
-        inspected = images.inspect(data, limits)
-    except images.ImageRejected as exc:
-        raise ValidationError(str(exc)) from None
-    existing = MediaItem.objects.filter(uploaded_by=by, sha256=inspected.sha256).first()
+    existing = MediaItem.objects.filter(uploaded_by=by, sha256=media_files.sha256(data)).first()
     if existing is not None:
         return existing, False
-    try:
-        # Only "full" (and its WebP twin) now, so that a page can show the image at once;
-        # the task makes the other sizes.
-        full = images.make_full(data, limits)
-    except images.ImageRejected as exc:
-        raise ValidationError(str(exc)) from None
+    inline = _renditions_inline()
+    processed = _process(data, limits, full_only=not inline)
+    inspected, renditions = processed.inspected, processed.renditions
 
     title = (title or _default_title(file)).strip()[:200]
     backend = settings.MEDIA_BACKEND
     store = media_files.storage(backend)
     written: list[str] = []
+    storing = time.monotonic()
     try:
         with transaction.atomic():
             item = MediaItem.objects.create(
@@ -117,21 +162,28 @@ def media_upload(
             )
             base = media_files.stem(pk=item.pk, created_at=item.created_at, label=title)
             item.original = media_files.original_name(base, inspected.extension)
-            media_files.put(store, item.original, data)
-            written.append(item.original)
-            entries = []
-            for rendition in full:
-                name = media_files.rendition_name(base, rendition)
-                media_files.put(store, name, rendition.data)
-                written.append(name)
-                entries.append(media_files.rendition_entry(name, rendition))
+            names = [media_files.rendition_name(base, r) for r in renditions]
+            media_files.put_all(
+                store,
+                [(item.original, data), *zip(names, (r.data for r in renditions), strict=True)],
+                written,
+            )
+            entries = [
+                media_files.rendition_entry(name, r)
+                for name, r in zip(names, renditions, strict=True)
+            ]
             item.file.name = entries[0]["file"]
             item.renditions = entries
-            item.save(update_fields=["original", "file", "renditions"])
-            # Outbox-aware and robust: a queue that is down after the commit must not
-            # reach the `except` below, which would delete the files of a saved item.
-            # The item stays pending; retry-renditions enqueues it again.
-            enqueue_on_commit(make_media_renditions, item.pk)
+            fields = ["original", "file", "renditions"]
+            if inline:
+                item.status, item.attempts = MediaItem.Status.READY, 1
+                fields += ["status", "attempts"]
+            item.save(update_fields=fields)
+            if not inline:
+                # Outbox-aware and robust: a queue that is down after the commit must not
+                # reach the `except` below, which would delete the files of a saved item.
+                # The item stays pending; retry-renditions enqueues it again.
+                enqueue_on_commit(make_media_renditions, item.pk)
     except IntegrityError:
         # The same person uploaded the same bytes at the same moment: theirs won.
         media_files.delete_quietly(store, written)
@@ -142,7 +194,14 @@ def media_upload(
     except BaseException:
         media_files.delete_quietly(store, written)
         raise
-    logger.info("media %s uploaded by %s (%s bytes)", item.pk, by.pk, len(data))
+    logger.info(
+        "media %s uploaded by %s (%s bytes; row and %d files stored in %.2f s)",
+        item.pk,
+        by.pk,
+        len(data),
+        len(written),
+        time.monotonic() - storing,
+    )
     return item, True
 
 

@@ -19,7 +19,7 @@ from django_tasks import task
 
 from media_library import files as media_files
 from media_library.models import MediaItem
-from media_store import images
+from media_store import bounded, images
 from webtier.page_cache import pages_changed
 from worker.enqueue import enqueue_on_commit
 
@@ -59,7 +59,10 @@ def renditions_make(*, item_id: int) -> str:
     store = media_files.storage(item.store)
     try:
         data = media_files.read(store, item.original)
-        renditions = images.make_renditions(data, media_files.limits())
+        # Under the same hard time and memory bounds as an upload (media_store/bounded.py).
+        renditions = bounded.run(
+            data, media_files.limits(), workers=settings.MEDIA_UPLOAD_SLOTS
+        ).renditions
     except images.ImageRejected as exc:
         # Limits may have been lowered since the upload: retrying will not help.
         _record_failure(item_id, str(exc), permanent=True)

@@ -39,6 +39,11 @@ ORIENTATION = {
     8: Image.Transpose.ROTATE_90,
 }
 _EXIF_ORIENTATION = 0x0112
+# Pillow's bytes per pixel in memory: 1 for L/P, 2 for 16-bit grey, 4 for every colour mode.
+_BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2}
+# Decoding up to this much (the size of our own 2560x2560 "full" image) is cheap whatever
+# the file's size, so small images that compress very well (icons, flat drawings) pass.
+RATIO_FREE_BYTES = 2560 * 2560 * 4
 
 
 class ImageRejected(ValueError):
@@ -51,6 +56,11 @@ class Limits:
     max_pixels: int = 50_000_000
     max_frames: int = 100
     max_seconds: float = 10.0
+    # Bytes of decoded pixels per byte of file, checked from the header before decoding
+    # when the decoded pixels would pass RATIO_FREE_BYTES (see `check_work`).
+    max_ratio: float = 500.0
+    # Enforced by media_store.bounded (the child's address space), not by these functions.
+    max_memory_mb: int = 300
 
 
 DEFAULT_LIMITS = Limits()
@@ -113,13 +123,21 @@ def exif_orientation(im: Image.Image) -> int:
 
 
 def open_checked(data: bytes, limits: Limits) -> Image.Image:
-    """Identify and size-check without decoding pixels."""
+    """Identify, and check size, frames and work from the header, without decoding pixels.
+
+    Nothing here may load pixels: a PNG's `getexif()` does (its eXIf chunk may follow
+    the image data), so orientation is read after these checks.
+    """
     if not data:
         raise ImageRejected("The file is empty.")
     if len(data) > limits.max_bytes:
         raise ImageRejected(
             f"The file is {len(data) / 1e6:.1f} MB; the limit is {limits.max_bytes / 1e6:g} MB."
         )
+    webp = _webp_size(data)
+    if webp is not None:
+        _check_declared(*webp, limits)
+        _refuse_work(*webp, 4, 1, data, limits)
     try:
         im = Image.open(io.BytesIO(data), formats=accepted_formats())
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -131,6 +149,67 @@ def open_checked(data: bytes, limits: Limits) -> Image.Image:
             f"This file is not an image we accept: upload a {_human_list(accepted_formats())} file."
         ) from None
     width, height = im.size
+    _check_declared(width, height, limits)
+    # Counting frames reads their headers, not their pixels.
+    frames = getattr(im, "n_frames", 1)
+    if frames > limits.max_frames:
+        raise ImageRejected(f"The animation has {frames} frames; the limit is {limits.max_frames}.")
+    if frames > 1 and width * height * frames > limits.max_pixels * 4:
+        raise ImageRejected(
+            f"The animation is too large: {frames} frames of {width}x{height} pixels."
+        )
+    check_work(im, data, limits, frames)
+    return im
+
+
+def _refuse_work(width: int, height: int, bytes_per_pixel: int, frames: int, data, limits):
+    decoded = width * height * bytes_per_pixel * max(frames, 1)
+    if decoded > RATIO_FREE_BYTES and decoded > limits.max_ratio * len(data):
+        raise ImageRejected(
+            f"The image declares {width}x{height} pixels"
+            + (f" in {frames} frames" if frames > 1 else "")
+            + f" but the file is only {len(data):,} bytes: it would decompress "
+            f"{decoded / len(data):,.0f} times its size (the limit is {limits.max_ratio:g}). "
+            "Such files are almost always decompression bombs; upload the picture itself."
+        )
+
+
+def check_work(im: Image.Image, data: bytes, limits: Limits, frames: int) -> None:
+    """Refuse, from the header alone, an image that costs far more to decode than it weighs.
+
+    Size limits bound the file, not the work: a 47 KB PNG may declare 7000x7000 zeros
+    (49 MB of pixels, 1,000 times its size) and a 67-byte one 1x49,999,999. Deflate cannot
+    compress better than about 1,032:1, real photos and drawings sit far below 500:1
+    (the corpus's largest legitimate ratio is under 200), and an image that decodes to no
+    more than our own "full" image is cheap whatever its ratio.
+    """
+    width, height = im.size
+    _refuse_work(width, height, _BYTES_PER_PIXEL.get(im.mode, 4), frames, data, limits)
+
+
+def _webp_size(data: bytes) -> tuple[int, int] | None:
+    """A WebP's canvas from its first chunk (VP8X, VP8L or VP8), or None.
+
+    Needed before Pillow sees the file: its WebP plugin allocates the whole canvas (and
+    a second one for animation) when it opens the file, before any check can run.
+    """
+    if len(data) < 30 or data[:4] != b"RIFF" or data[8:12] != b"WEBP":
+        return None
+    kind = data[12:16]
+    if kind == b"VP8X":
+        return int.from_bytes(data[24:27], "little") + 1, int.from_bytes(data[27:30], "little") + 1
+    if kind == b"VP8L" and data[20] == 0x2F:
+        bits = int.from_bytes(data[21:25], "little")
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    if kind == b"VP8 " and data[23:26] == b"\x9d\x01\x2a":
+        return (
+            int.from_bytes(data[26:28], "little") & 0x3FFF,
+            int.from_bytes(data[28:30], "little") & 0x3FFF,
+        )
+    return None
+
+
+def _check_declared(width: int, height: int, limits: Limits) -> None:
     if width < 1 or height < 1:
         raise ImageRejected("The image has no pixels (its width or height is zero).")
     if width * height > limits.max_pixels:
@@ -138,7 +217,6 @@ def open_checked(data: bytes, limits: Limits) -> Image.Image:
             f"The image is {width}x{height} pixels ({width * height / 1e6:.1f} megapixels); "
             f"the limit is {limits.max_pixels / 1e6:g} megapixels."
         )
-    return im
 
 
 def decode(data: bytes, limits: Limits, deadline: Deadline, draft: tuple[int, int] | None):
@@ -153,12 +231,6 @@ def decode(data: bytes, limits: Limits, deadline: Deadline, draft: tuple[int, in
     fmt = im.format
     width, height = im.size
     frames = getattr(im, "n_frames", 1)
-    if frames > limits.max_frames:
-        raise ImageRejected(f"The animation has {frames} frames; the limit is {limits.max_frames}.")
-    if frames > 1 and width * height * frames > limits.max_pixels * 4:
-        raise ImageRejected(
-            f"The animation is too large: {frames} frames of {width}x{height} pixels."
-        )
     deadline.check()
     if draft is not None and fmt == "JPEG":
         im.draft(im.mode, draft)

@@ -14,4 +14,6 @@ def configured_limits() -> Limits:
         max_pixels=getattr(settings, "MEDIA_MAX_PIXELS", defaults.max_pixels),
         max_frames=getattr(settings, "MEDIA_MAX_FRAMES", defaults.max_frames),
         max_seconds=float(getattr(settings, "MEDIA_MAX_SECONDS", defaults.max_seconds)),
+        max_ratio=float(getattr(settings, "MEDIA_MAX_RATIO", defaults.max_ratio)),
+        max_memory_mb=getattr(settings, "MEDIA_MAX_MEMORY_MB", defaults.max_memory_mb),
     )

@@ -28,12 +28,6 @@ SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 WIDE, NARROW = {"width": 1280, "height": 900}, {"width": 390, "height": 844}
 
 
-@pytest.fixture(autouse=True)
-def _media_served(settings):
-    # Until issue 12's media half serves /media/ in the embedded site (tests/blog/desk_urls.py).
-    settings.ROOT_URLCONF = "tests.blog.desk_urls"
-
-
 def shot(page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=False)

@@ -192,26 +192,48 @@ def test_a_queue_down_after_the_commit_keeps_the_item_and_its_files(
     assert any("no-such-queue" in str(r.exc_info[1]) for r in caplog.records if r.exc_info)
 
 
-def test_an_upload_makes_only_the_full_image_and_the_task_the_rest(
-    client, author, settings, monkeypatch
+def test_with_a_queue_an_upload_makes_the_full_image_and_queues_the_rest(
+    client, author, settings, django_capture_on_commit_callbacks
 ):
-    from media_store import images
-
-    made = []
-    real = images._renditions
-
-    def counting(*args, **kwargs):
-        for rendition in real(*args, **kwargs):
-            made.append(rendition.name)
-            yield rendition
-
-    monkeypatch.setattr(images, "_renditions", counting)
     login(client, author)
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}  # queued
-    response = upload(client, image_bytes((1600, 1200)))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload(client, image_bytes((1600, 1200)))
 
     assert response.status_code == 201
-    assert made == ["full", "full-webp"]
+    item = MediaItem.objects.get(pk=response.json()["id"])
+    assert [r["name"] for r in item.renditions] == ["full", "full-webp"]
+    assert item.status == MediaItem.Status.PENDING
+    from django_tasks_db.models import DBTaskResult
+
+    assert DBTaskResult.objects.filter(task_path__endswith="make_media_renditions").count() == 1
+
+
+def test_inline_an_upload_is_ready_with_every_size_and_runs_no_task(
+    client, author, django_capture_on_commit_callbacks
+):
+    from django_tasks.signals import task_enqueued
+
+    enqueued = []
+
+    def on_enqueued(sender, task_result, **kwargs):
+        enqueued.append(task_result.task.name)
+
+    task_enqueued.connect(on_enqueued)
+    try:
+        login(client, author)
+        with django_capture_on_commit_callbacks(execute=True):
+            response = upload(client, image_bytes((1600, 1200)))
+    finally:
+        task_enqueued.disconnect(on_enqueued)
+
+    assert response.status_code == 201
+    assert response.json()["status"] == "ready"
+    item = MediaItem.objects.get(pk=response.json()["id"])
+    assert {"thumbnail", "medium", "large", "1536x1536", "large-webp"} <= {
+        r["name"] for r in item.renditions
+    }
+    assert enqueued == []  # one decode made everything: no second pipeline after commit
 
 
 # --- Every corpus image through the real upload path --------------------------------

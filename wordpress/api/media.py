@@ -149,6 +149,9 @@ def _create(call: Call) -> Reply:
         )
     except ValidationError as exc:
         raise WPError("rest_upload_sideload_error", " ".join(exc.messages), 400) from None
+    except media.UploadsBusy as exc:
+        retry = {"Retry-After": str(exc.retry_after)}
+        raise WPError("rest_upload_busy", str(exc), 503, headers=retry) from None
     location = call.link(f"wp/v2/media/{item.pk}")
     return Reply(
         media_shape(item, call, context="edit"), status=201, headers={"Location": location}

@@ -248,3 +248,28 @@ def test_users_are_public_authors_only_and_emails_need_edit_context(client, auth
     assert [u["id"] for u in users] == [author.pk] and "email" not in users[0]
     assert client.get(f"/wp-json/wp/v2/users/{subscriber.pk}").status_code == 401
     assert client.get("/wp-json/wp/v2/users/me").json()["code"] == "rest_not_logged_in"
+
+
+def test_a_media_upload_while_every_processing_slot_is_busy_is_a_503_to_retry(
+    client, author, app_auth, media_root, settings
+):
+    from contextlib import ExitStack
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from media_library import services as media_services
+    from media_store import bounded
+
+    auth = app_auth(author)
+    file = SimpleUploadedFile("busy.jpg", image_bytes(), content_type="image/jpeg")
+    with ExitStack() as held:  # other uploads hold every slot of this instance
+        for _ in range(settings.MEDIA_UPLOAD_SLOTS):
+            held.enter_context(
+                bounded.slot(settings.MEDIA_UPLOAD_SLOTS, media_services._slot_directory())
+            )
+        response = client.post("/wp-json/wp/v2/media", {"file": file}, **auth)
+
+    assert response.status_code == 503
+    assert response.json()["code"] == "rest_upload_busy"
+    assert int(response["Retry-After"]) > 0
+    assert not MediaItem.objects.exists()

@@ -1,0 +1,82 @@
+"""Uploads bounded by the work they cost, not only their size (issue 16), through the JSON
+upload an author uses: bombs refused from their header, a pipeline stopped mid-step by
+the clock or the memory cap, the instance's processing slots, and real photos accepted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from media_library import services as media_services
+from media_library.models import MediaItem
+from media_store import bounded
+from tests.bombs import BOMBS, heavy_png
+from tests.conftest import corpus
+from tests.media_library.test_upload import image_bytes, login, stored_files, upload
+
+
+@pytest.mark.parametrize("name", list(BOMBS))
+def test_a_bomb_is_refused_from_its_header_with_a_clear_400(client, author, settings, name):
+    make, message = BOMBS[name]
+    login(client, author)
+    response = upload(client, make(), name)
+    assert response.status_code == 400, response.content
+    assert message in response.json()["error"]
+    assert not MediaItem.objects.exists()
+    assert stored_files(Path(settings.MEDIA_ROOT)) == []
+
+
+def test_processing_past_media_max_seconds_is_stopped_mid_step(client, author, settings):
+    settings.MEDIA_MAX_SECONDS = 1
+    settings.MEDIA_MAX_MEMORY_MB = 2000  # the clock, not the memory cap, must stop it
+    login(client, author)
+    response = upload(client, heavy_png(), "heavy.png")
+    assert response.status_code == 400
+    # The child was killed by the clock; the pipeline's own checks between steps say
+    # "took longer than" and never had the chance.
+    assert "stopped after 1 seconds" in response.json()["error"]
+    assert not MediaItem.objects.exists()
+    # The next upload gets a fresh child and goes through.
+    settings.MEDIA_MAX_SECONDS = 10
+    assert upload(client, image_bytes(), "next.jpg").status_code == 201
+
+
+def test_processing_past_the_memory_cap_is_refused_not_a_500(client, author, settings):
+    settings.MEDIA_MAX_MEMORY_MB = 40
+    login(client, author)
+    response = upload(client, image_bytes((3000, 2000)), "big.jpg")
+    assert response.status_code == 400
+    assert "too large to process" in response.json()["error"]
+    assert not MediaItem.objects.exists()
+    assert stored_files(Path(settings.MEDIA_ROOT)) == []
+
+
+def test_uploads_past_the_instances_slots_get_503_with_retry_after(client, author, settings):
+    settings.MEDIA_UPLOAD_SLOTS = 2
+    directory = media_services._slot_directory()
+    login(client, author)
+    with bounded.slot(2, directory), bounded.slot(2, directory):
+        busy = upload(client, image_bytes(), "busy.jpg")
+    assert busy.status_code == 503
+    assert busy["Retry-After"] == "2"
+    assert "try again" in busy.json()["error"]
+    assert not MediaItem.objects.exists()
+    # A slot held by another process is seen too: an flock, not a counter in memory.
+    with bounded.slot(2, directory):
+        assert upload(client, image_bytes(), "one-free.jpg").status_code == 201
+
+
+@pytest.mark.parametrize("name", ["adwaita-6000x4000.jpg", "wood-4096x4096.jpg"])
+def test_a_real_photo_is_accepted_with_every_size(
+    client, author, name, django_capture_on_commit_callbacks
+):
+    data = corpus("images", "photos", name).read_bytes()
+    login(client, author)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload(client, data, name)
+    assert response.status_code == 201, response.content
+    item = MediaItem.objects.get()
+    assert item.status == MediaItem.Status.READY
+    names = {r["name"] for r in item.renditions}
+    assert {"full", "thumbnail", "medium", "large", "2048x2048", "2048x2048-webp"} <= names
