@@ -78,6 +78,8 @@ class Chroot:
         build = self.root / BUILD_DIR.lstrip("/")
         shutil.rmtree(build, ignore_errors=True)
         (build / "dist").mkdir(parents=True)
+        # setuptools builds in the checkout's build/: leave no copy of the code behind.
+        leftover = not (REPO / "build").exists()
         subprocess.run(
             [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir",
              str(build / "dist"), str(REPO)],
@@ -85,6 +87,8 @@ class Chroot:
             capture_output=True,
             timeout=300,
         )  # fmt: skip
+        if leftover:
+            shutil.rmtree(REPO / "build", ignore_errors=True)
         shutil.copytree(REPO / "ami" / "files", build / "files")
         # This machine reaches PyPI through a proxy with its own CA: hand pip the host's
         # trust store for the build (like a build host behind a corporate proxy). It sits
