@@ -13,6 +13,7 @@ One module per subject; this package's namespace is the door the callers use
 from blog.services.comments import (
     CommentRefused,
     comment_admit,
+    comment_import,
     comment_rate_limited,
     comment_set_status,
     comment_submit,
@@ -29,6 +30,7 @@ from blog.services.permissions import (
 )
 from blog.services.posts import (
     post_check,
+    post_import,
     post_publish,
     post_restore,
     post_trash,
@@ -53,6 +55,7 @@ __all__ = [
     "category_is_own_ancestor",
     "category_save",
     "comment_admit",
+    "comment_import",
     "comment_rate_limited",
     "comment_set_status",
     "comment_submit",
@@ -64,6 +67,7 @@ __all__ = [
     "post_can_publish",
     "post_can_read",
     "post_check",
+    "post_import",
     "post_publish",
     "post_recount_comments",
     "post_restore",
