@@ -51,6 +51,7 @@ def _fetch(state: State, item: Item) -> bytes:
         item.attachment_url or item.guid,
         max_bytes=state.options.fetch_max_bytes,
         timeout=state.options.fetch_timeout,
+        site_url=state.info.base_site_url or state.info.link,
     )
 
 
