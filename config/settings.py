@@ -88,6 +88,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Old WordPress URLs (/?p=123, old permalinks, /wp-content/uploads/...) answer 301;
+    # inside the page cache, which keeps those answers like any page.
+    "wordpress.redirects.OldUrlMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
