@@ -211,6 +211,10 @@ def _rewrite_tag(tag: str, site: Site) -> str:
         return f"{m.group(1)}={quote}{html.escape(path)}{quote}"
 
     out = _ATTR.sub(attr, tag)
+    if is_img and media_pk:
+        # The class only named the attachment; the library item now says which it is.
+        out = re.sub(r"\s*\bwp-image-\d+\b", "", out)
+        out = re.sub(r"""\s\bclass\s*=\s*(["'])\s*\1""", "", out)
     if is_img and media_pk and "media:" not in out:
         out = re.sub(r"^<img\b", f'<img src="media:{media_pk}"', out, flags=re.I)
     if is_img and media_pk:

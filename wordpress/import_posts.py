@@ -92,6 +92,9 @@ def _new_post(state: State, item: wxr.Item, kind: str, status: str) -> Post:
     for note in converted.notes:
         state.report.note(note)
     when = parse_date(item.date_gmt, item.date)
+    created = when or timezone.now()
+    if status in (Post.Status.DRAFT, Post.Status.PENDING) and not parse_date(item.date_gmt, ""):
+        when = None  # WordPress's "floating" draft: no publication date chosen yet
     post = Post(
         kind=kind,
         title=item.title.strip()[:300] or "(no title)",
@@ -102,7 +105,7 @@ def _new_post(state: State, item: wxr.Item, kind: str, status: str) -> Post:
         author=author_for(state, item.creator),
         status=status,
         published_at=when,
-        created_at=when or timezone.now(),
+        created_at=created,
         sticky=item.sticky and kind == Kind.POST,
         comment_status=(
             Post.CommentStatus.OPEN if item.comment_status == "open" else Post.CommentStatus.CLOSED
