@@ -124,18 +124,19 @@ def _new_post(state: State, item: wxr.Item, kind: str, status: str) -> Post:
     return post
 
 
-def _import_post(state: State, item: wxr.Item, kind: str) -> Post | None:
-    """The post for `item`, created now or found from an earlier run (None: not imported)."""
+def _import_post(state: State, item: wxr.Item, kind: str) -> tuple[Post | None, bool]:
+    """The post for `item` and whether it is new: created now, or found from an earlier run
+    (None: not imported)."""
     report = state.report
     known = state.posts.get((kind, item.wp_id))
     if known:
         report.add(kind, "skipped")
-        return Post.objects.filter(pk=known).first()
+        return Post.objects.filter(pk=known).first(), False
     status = STATUSES.get(item.status)
     if status is None:
         report.add(kind, "skipped")
         report.note(f"{kind}s with status {item.status!r} skipped")
-        return None
+        return None, False
     post = _new_post(state, item, kind, status)
     categories, tags, post_format = terms_for(state, item)
     parent = state.posts.get((Kind.PAGE, item.parent)) if kind == Kind.PAGE else None
@@ -167,17 +168,19 @@ def _import_post(state: State, item: wxr.Item, kind: str) -> Post | None:
     )
     state.posts[(kind, item.wp_id)] = post.pk
     report.add(kind, "created")
-    return post
+    return post, True
 
 
-def _import_comments(state: State, post: Post, item: wxr.Item) -> None:
+def _import_comments(state: State, post: Post, item: wxr.Item, *, new_post: bool) -> None:
     if not item.comments:
         return
-    done = set(
-        ImportedItem.objects.filter(
-            site=state.site, kind=Kind.COMMENT, wp_id__in=[c.wp_id for c in item.comments]
-        ).values_list("wp_id", flat=True)
-    )
+    done = set()
+    if not new_post:  # a later export may bring new comments to a post imported before
+        done = set(
+            ImportedItem.objects.filter(
+                site=state.site, kind=Kind.COMMENT, wp_id__in=[c.wp_id for c in item.comments]
+            ).values_list("wp_id", flat=True)
+        )
     new = [c for c in item.comments if c.wp_id not in done]
     state.report.add("comment", "skipped", len(item.comments) - len(new))
     if not new:
@@ -235,20 +238,23 @@ def import_item(state: State, item: wxr.Item) -> None:
             state.report.add(f"item:{item.type}", "skipped")
             state.report.note(f"{item.type} items skipped (no such content type here)")
         return
-    holder: dict[str, Post | None] = {}
+    holder: dict[str, object] = {}
 
     def work() -> None:
-        holder["post"] = _import_post(state, item, kind)
+        post, created = _import_post(state, item, kind)
+        holder.update(post=post, created=created)
+        if created:  # one savepoint for a new post and its comments
+            _import_comments(state, post, item, new_post=True)
 
     step(state, kind, item.wp_id, item.title, work)
     post = holder.get("post")
-    if post is not None and item.comments:
+    if post is not None and not holder.get("created") and item.comments:
         step(
             state,
             "comment",
             f"{item.wp_id}:{len(item.comments)}",
             f"comments on {item.title}",
-            lambda: _import_comments(state, post, item),
+            lambda: _import_comments(state, post, item, new_post=False),
         )
 
 

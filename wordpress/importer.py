@@ -168,9 +168,8 @@ def clean_slug(raw: str, fallback: str) -> str:
 
 
 def _record(state: State, kind: str, wp_id: int, **fields) -> None:
-    if state.options.dry_run and "media" in fields and fields["media"] is None:
-        return
-    ImportedItem.objects.update_or_create(site=state.site, kind=kind, wp_id=wp_id, defaults=fields)
+    """Remember what a WordPress object became (its callers looked for it first)."""
+    ImportedItem.objects.create(site=state.site, kind=kind, wp_id=wp_id, **fields)
 
 
 def step(state: State, kind: str, wp_id, title: str, work: Callable[[], None]) -> None:

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_ipv46_address
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -167,17 +167,23 @@ def _clean_ip(value: str | None) -> str | None:
     return value
 
 
-@transaction.atomic
 def comment_import(*, post: Post, comments: list[Comment], by) -> list[Comment]:
     """Add comments moved from another platform to `post`, with their own dates, states and
     authors (no moderation rules, no notifications: they were decided there).
 
     A comment's `parent` may be another comment of the same list, before or after it; a
     parent on another post, or a loop, is dropped. The text is rendered and sanitized as
-    any comment is.
+    any comment is. Saved a thread level at a time (one insert per level where the database
+    returns the new ids), in the caller's transaction without a savepoint of its own, like
+    post_import: when it raises, the caller's atomic block must be rolled back.
     """
     if not by.has_perm("blog.moderate_comments"):
         raise PermissionDenied("You may not import comments.")
+    with transaction.atomic(savepoint=False):
+        return _comment_import(post=post, comments=comments)
+
+
+def _comment_import(*, post: Post, comments: list[Comment]) -> list[Comment]:
     batch = {id(c) for c in comments}
     pending = list(comments)
     saved: list[Comment] = []
@@ -205,8 +211,12 @@ def comment_import(*, post: Post, comments: list[Comment], by) -> list[Comment]:
             comment.body_html = render_comment(comment.body)
             if comment.status == Comment.Status.TRASH and comment.trashed_at is None:
                 comment.trashed_at = timezone.now()
-            comment.save()
-            saved.append(comment)
+        if connection.features.can_return_rows_from_bulk_insert:
+            Comment.objects.bulk_create(ready)
+        else:
+            for comment in ready:
+                comment.save()
+        saved.extend(ready)
         done = {id(c) for c in ready}
         pending = [c for c in pending if id(c) not in done]
     post_recount_comments(post_ids=[post.pk])

@@ -177,12 +177,16 @@ def _check_media(*, post: Post, by, stored: Post | None) -> None:
         )
 
 
-def _link_media(post: Post) -> None:
+def _link_media(post: Post, *, new: bool = False) -> None:
     """Record which media the post shows, for the library's "used in" column."""
     ids = media_ids_in(post.body_html)
     if post.featured_image_id:
         ids.add(post.featured_image_id)
-    post.media_items.set(ids)
+    if new:
+        if ids:
+            post.media_items.add(*ids)
+    else:
+        post.media_items.set(ids)
 
 
 def _normalize_schedule(post: Post, now) -> None:
@@ -245,7 +249,6 @@ def _import_slug(post: Post) -> str:
     return _unique_slug(slug or post.title, exclude_pk=post.pk, kind=post.kind)
 
 
-@transaction.atomic
 def post_import(
     *, post: Post, by, categories=None, tags=None, modified_at=None, trashed_at=None
 ) -> Post:
@@ -257,7 +260,19 @@ def post_import(
     publish and edit everyone's posts and pages may do it. The body is rendered and
     sanitized for `by`'s role, the revision, media links and the page cache are kept as
     post_write keeps them.
+
+    It runs in the caller's transaction without a savepoint of its own (an import writes
+    thousands of posts, each in the importer's own savepoint): when it raises, the caller's
+    atomic block is spoiled and must be rolled back, so nothing it wrote stays.
     """
+    with transaction.atomic(savepoint=False):
+        return _post_import(
+            post=post, by=by, categories=categories, tags=tags,
+            modified_at=modified_at, trashed_at=trashed_at,
+        )  # fmt: skip
+
+
+def _post_import(*, post: Post, by, categories, tags, modified_at, trashed_at) -> Post:
     needed = ("blog.edit_others_posts", "blog.publish_post", "blog.change_page", "blog.add_page")
     if not all(by.has_perm(p) for p in needed):
         raise PermissionDenied("Only editors and administrators may import content.")
@@ -287,11 +302,15 @@ def post_import(
     post.save()
     if post.is_page and old_path and old_path != post.path:
         _refresh_descendant_paths(post)
-    if categories is not None:
-        post.categories.set(categories)
-    if tags is not None:
-        post.tags.set(tags)
-    _link_media(post)
+    # A new post has no links to compare with: add them without reading any first.
+    for relation, wanted in ((post.categories, categories), (post.tags, tags)):
+        if wanted is None:
+            continue
+        if stored is None:
+            relation.add(*wanted)
+        else:
+            relation.set(wanted)
+    _link_media(post, new=stored is None)
     if stored is None or any(getattr(stored, f) != getattr(post, f) for f in CONTENT_FIELDS):
         Revision.objects.create(
             post=post,
