@@ -44,7 +44,7 @@ Kind = ImportedItem.Kind
 OUTCOMES = ("created", "updated", "skipped", "failed")
 MAX_FAILURES = 1000
 _SLUG = re.compile(r"^[-\w]+\Z")
-_REQUIRED_PERMS = (
+REQUIRED_PERMS = (
     "auth.add_user",
     "auth.change_user",
     "blog.edit_others_posts",

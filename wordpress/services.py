@@ -15,7 +15,7 @@ from wordpress import wxr
 from wordpress.import_media import import_attachment, load_media_maps
 from wordpress.import_posts import content_site, import_item, link_page_parents
 from wordpress.importer import (
-    _REQUIRED_PERMS,
+    REQUIRED_PERMS,
     Options,
     Report,
     State,
@@ -91,7 +91,7 @@ def wxr_import(
     not an exception but a report with `refused` set (and nothing written).
     """
     options = options or Options()
-    if not all(by.has_perm(p) for p in _REQUIRED_PERMS):
+    if not all(by.has_perm(p) for p in REQUIRED_PERMS):
         raise PermissionDenied("Only an administrator may import a WordPress site.")
     report = Report()
     started = now()
