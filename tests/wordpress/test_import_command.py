@@ -161,3 +161,34 @@ def test_failures_are_listed_and_make_the_exit_code_non_zero(importer, tmp_path)
     assert result.code == 1
     assert "FAILED post 2 'Bad'" in result.out
     assert Post.objects.get().title == "Good"
+
+
+def test_an_interrupted_import_continues_where_it_stopped(importer):
+    from wordpress.importer import Options
+    from wordpress.services import wxr_import
+
+    calls = []
+
+    def ctrl_c_after_two_batches(report, phase):
+        calls.append(phase)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+
+    first = wxr_import(
+        source=str(wxr("small-export.xml")),
+        by=importer,
+        options=Options(batch_size=5),
+        progress=ctrl_c_after_two_batches,
+    )
+    assert first.interrupted
+    partial = _snapshot()
+    assert 0 < partial[1] < 30  # some categories are in, not all
+
+    result = run_import(wxr("small-export.xml"))
+    assert result.code == 0
+    assert Category.objects.count() == 30 and Post.objects.count() == 11
+    assert Category.objects.get(slug="foo-bar").parent.slug == "bar"
+    assert Comment.objects.count() == 1
+    assert ImportedItem.objects.values("kind", "wp_id").distinct().count() == (
+        ImportedItem.objects.count()
+    )
