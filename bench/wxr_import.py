@@ -161,20 +161,17 @@ def generate(path: Path, posts: int, *, media: bool, media_dir: Path | None) -> 
 
 
 def theme_media(media_dir: Path) -> None:
-    text = THEME.read_text(encoding="utf-8")
-    for n, rel in enumerate(
-        sorted(
-            set(
-                re.findall(
-                    r"<wp:meta_key>_wp_attached_file</wp:meta_key>\s*<wp:meta_value><!\[CDATA\[([^\]]+)\]\]>",
-                    text,
-                )
-            )
-        )
-    ):
-        if rel.lower().endswith((".jpg", ".jpeg", ".png", ".gif")):
-            (media_dir / rel).parent.mkdir(parents=True, exist_ok=True)
-            (media_dir / rel).write_bytes(_jpeg(n))
+    """One generated image per image attachment, where the importer will look for it."""
+    sys.path.insert(0, str(REPO))
+    from wordpress import wxr
+    from wordpress.import_media import IMAGE_SUFFIXES, upload_path
+
+    for n, record in enumerate(wxr.read(str(THEME))):
+        if isinstance(record, wxr.Item) and record.type == "attachment":
+            rel = upload_path(record)
+            if Path(rel).suffix.lower() in IMAGE_SUFFIXES:
+                (media_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+                (media_dir / rel).write_bytes(_jpeg(n))
 
 
 def _database_env(name: str) -> dict[str, str]:

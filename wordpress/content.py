@@ -57,6 +57,8 @@ class Site:
     media_by_wp_id: Callable[[int], int | None] = lambda wp_id: None
     media_children: Callable[[int], list[int]] = lambda wp_id: []  # attachments of a post
     media_url: Callable[[int], str] = lambda pk: ""
+    # An attachment's URL wherever it was served (a CDN, WordPress.com) -> media pk
+    media_by_url: Callable[[str], int | None] = lambda url: None
 
 
 @dataclass
@@ -199,9 +201,15 @@ def _rewrite_tag(tag: str, site: Site) -> str:
         if name == "srcset":
             return ""  # the library makes its own; the old one names the old site's files
         path = _old_path(value.strip(), site)
+        elsewhere = None
+        if path is None and "//" in value[:10]:
+            elsewhere = site.media_by_url(value.strip())
+            if elsewhere is None:
+                return m.group(0)
+            path = value.strip()
         if path is None:
             return m.group(0)
-        pk = _upload_media(path, site)
+        pk = elsewhere or _upload_media(path, site)
         if is_img and name == "src":
             media_pk = media_pk or pk
             if media_pk:

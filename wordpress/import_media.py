@@ -4,6 +4,7 @@ checks and renditions), from a copy of wp-content/uploads or, when asked, over H
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
@@ -15,6 +16,8 @@ from wordpress.importer import Kind, State, author_for, step
 from wordpress.models import ImportedItem
 from wordpress.wxr import Item
 
+_DATED = re.compile(r"\d{4}/\d{2}/[^/]+$")
+_SIZE_SUFFIX = re.compile(r"-\d+x\d+(?=\.\w+$)")
 # What the media library takes (media_store's allowlist); other files are reported.
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".jpe", ".png", ".gif", ".webp"}
 
@@ -28,7 +31,15 @@ def upload_path(item: Item) -> str:
     marker = "/wp-content/uploads/"
     if marker in path:
         return path.split(marker, 1)[1]
-    return PurePosixPath(path).name
+    # WordPress.com and multisite serve uploads elsewhere: /2008/06/photo.jpg
+    dated = _DATED.search(path)
+    return dated.group(0) if dated else PurePosixPath(path).name
+
+
+def old_url_key(url: str) -> str:
+    """An attachment URL without scheme or size suffix, as content may name it."""
+    parts = urlsplit(url)
+    return f"//{parts.netloc.lower()}{_SIZE_SUFFIX.sub('', unquote(parts.path))}"
 
 
 def _local_file(state: State, rel: str) -> bytes:
@@ -91,6 +102,8 @@ def _import_attachment(state: State, item: Item) -> None:
         caption=item.excerpt.strip(),
     )
     meta = {"parent": item.parent} if item.parent else {}
+    if item.attachment_url:
+        meta["url"] = old_url_key(item.attachment_url)
     ImportedItem.objects.create(
         site=state.site,
         kind=Kind.ATTACHMENT,
@@ -121,6 +134,8 @@ def load_media_maps(state: State) -> None:
             state.media_paths[path] = media_pk
         if meta.get("parent"):
             state.media_children[meta["parent"]].append(media_pk)
+        if meta.get("url"):
+            state.media_by_url[meta["url"]] = media_pk
     for pk, media in MediaItem.objects.in_bulk(set(state.media.values())).items():
         state.media_urls[pk] = media.get_absolute_url()
 

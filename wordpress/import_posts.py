@@ -10,6 +10,7 @@ from django.utils import timezone
 from blog import services
 from blog.models import Comment, Post
 from wordpress import content, wxr
+from wordpress.import_media import old_url_key
 from wordpress.importer import (
     Kind,
     State,
@@ -77,6 +78,7 @@ def content_site(state: State) -> content.Site:
         media_by_wp_id=state.media.get,
         media_children=lambda wp_id: state.media_children.get(wp_id, []),
         media_url=lambda pk: state.media_urls.get(pk, ""),
+        media_by_url=lambda url: state.media_by_url.get(old_url_key(url)),
     )
 
 

@@ -147,6 +147,7 @@ class State:
     media_paths: dict[str, int] = field(default_factory=dict)
     media_children: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
     media_urls: dict[int, str] = field(default_factory=dict)
+    media_by_url: dict[str, int] = field(default_factory=dict)  # old_url_key -> media pk
     posts: dict[tuple[str, int], int] = field(default_factory=dict)  # (kind, wp id) -> pk
     content_site: object = None  # content.Site, once the attachments are in
 

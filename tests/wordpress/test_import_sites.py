@@ -107,3 +107,33 @@ def test_utf8_challenges_keep_every_character(client, importer):
     page = client.get(post.get_absolute_url())
     assert page.status_code == 200
     assert escape(post.title) in page.content.decode()
+
+
+def test_the_theme_unit_test_with_its_images(importer, tmp_path):
+    """Its images live on WordPress.com's CDN, not under wp-content/uploads: the posts'
+    images and featured images still become the imported library items."""
+    import io
+
+    from PIL import Image
+
+    from media_library.models import MediaItem
+    from wordpress.import_media import IMAGE_SUFFIXES, upload_path
+
+    uploads = tmp_path / "uploads"
+    for n, record in enumerate(reader.read(str(theme_unit_test()))):
+        if isinstance(record, reader.Item) and record.type == "attachment":
+            rel = upload_path(record)
+            if rel.lower().endswith(tuple(IMAGE_SUFFIXES)):
+                (uploads / rel).parent.mkdir(parents=True, exist_ok=True)
+                out = io.BytesIO()
+                Image.new("RGB", (64, 48), (n * 5 % 256, 90, 160)).save(out, "JPEG")
+                (uploads / rel).write_bytes(out.getvalue())
+    result = run_import(theme_unit_test(), "--media-dir", str(uploads))
+    assert result.code == 0, result.out
+    assert MediaItem.objects.count() >= 30
+    featured = Post.objects.filter(featured_image__isnull=False)
+    assert featured.count() >= 5
+    gallery = Post.objects.get(slug="post-format-gallery")
+    assert "data-media-id" in gallery.body_html
+    cdn_images = Post.objects.filter(body_html__contains='src="https://wpthemetestdata.files')
+    assert cdn_images.count() < Post.objects.filter(media_items__isnull=False).distinct().count()
