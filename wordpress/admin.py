@@ -6,16 +6,21 @@ from __future__ import annotations
 import uuid
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.http import StreamingHttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from blog import roles
+from wordpress.export import wxr_export
 from wordpress.importer import OUTCOMES, REQUIRED_PERMS
 from wordpress.models import ImportedItem, ImportRun, OldSite
 from wordpress.tasks import progress_key, run_wordpress_import
@@ -72,6 +77,7 @@ class ImportRunAdmin(admin.ModelAdmin):
                     "created_at")  # fmt: skip
     list_filter = ("status", "dry_run")
     change_form_template = "admin/wordpress/importrun/change_form.html"
+    change_list_template = "admin/wordpress/importrun/change_list.html"
     fields = ("file_name", "status", "dry_run", "progress_display", "report_display", "error",
               "site", "created_by", "created_at", "started_at", "finished_at")  # fmt: skip
     readonly_fields = fields
@@ -90,6 +96,23 @@ class ImportRunAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return may_import(request.user) and (obj is None or obj.status != ImportRun.Status.RUNNING)
+
+    def get_urls(self):
+        export = self.admin_site.admin_view(self.export_view)
+        return [path("export/", export, name="wordpress_export"), *super().get_urls()]
+
+    def export_view(self, request):
+        """The whole site as a WordPress export (WXR 1.2), streamed as it is written."""
+        if not may_import(request.user):
+            raise PermissionDenied
+        base = f"{request.scheme}://{request.get_host()}"
+        response = StreamingHttpResponse(
+            (piece.encode() for piece in wxr_export(base=settings.SITE_URL or base)),
+            content_type="application/rss+xml; charset=utf-8",
+        )
+        stamp = timezone.now().strftime("%Y-%m-%d")
+        response["Content-Disposition"] = f'attachment; filename="cloudblog-{stamp}.xml"'
+        return response
 
     def add_view(self, request, form_url="", extra_context=None):
         if not self.has_add_permission(request):

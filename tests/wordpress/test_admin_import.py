@@ -106,3 +106,23 @@ def test_only_administrators_see_the_import(client, editor):
     client.force_login(editor)
     assert client.get(ADD).status_code in (302, 403)
     assert client.get(reverse("admin:wordpress_importrun_changelist")).status_code == 403
+
+
+def test_an_administrator_downloads_the_site_as_wxr(client, importer, author):
+    from tests.factories import make_post
+
+    make_post(author, title="Exported post", slug="exported-post")
+    client.force_login(importer)
+    listing = client.get(reverse("admin:wordpress_importrun_changelist")).content.decode()
+    assert reverse("admin:wordpress_export") in listing
+    response = client.get(reverse("admin:wordpress_export"))
+    assert response.status_code == 200
+    assert "attachment;" in response["Content-Disposition"]
+    body = b"".join(response.streaming_content).decode()
+    assert "<wp:wxr_version>1.2</wp:wxr_version>" in body
+    assert "<wp:post_name>exported-post</wp:post_name>" in body
+
+
+def test_an_editor_cannot_download_the_site(client, editor):
+    client.force_login(editor)
+    assert client.get(reverse("admin:wordpress_export")).status_code == 403
