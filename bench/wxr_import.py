@@ -164,7 +164,7 @@ def theme_media(media_dir: Path) -> None:
     """One generated image per image attachment, where the importer will look for it."""
     sys.path.insert(0, str(REPO))
     from wordpress import wxr
-    from wordpress.import_media import IMAGE_SUFFIXES, upload_path
+    from wordpress.wxr import IMAGE_SUFFIXES, upload_path  # plain Python: no Django needed
 
     for n, record in enumerate(wxr.read(str(THEME))):
         if isinstance(record, wxr.Item) and record.type == "attachment":
@@ -178,7 +178,8 @@ def _database_env(name: str) -> dict[str, str]:
     base = os.environ.get("DATABASE_URL", "mysql://root@127.0.0.1:3306/cloudblog")
     url = re.sub(r"/[^/?]*(\?|$)", rf"/{name}\1", base.split("://", 1)[1], count=1)
     env = dict(os.environ, DATABASE_URL=base.split("://", 1)[0] + "://" + url)
-    env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/13")
+    env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/12")
+    env["CACHE_KEY_PREFIX"] = "wxr-bench"  # apart from a test run on the same Redis
     env["PYTHONUNBUFFERED"] = "1"
     return env
 

@@ -14,26 +14,9 @@ from media_library.models import MediaItem
 from media_library.services import media_can_add, media_upload
 from wordpress.importer import Kind, State, author_for, step
 from wordpress.models import ImportedItem
-from wordpress.wxr import Item
+from wordpress.wxr import IMAGE_SUFFIXES, Item, upload_path
 
-_DATED = re.compile(r"\d{4}/\d{2}/[^/]+$")
 _SIZE_SUFFIX = re.compile(r"-\d+x\d+(?=\.\w+$)")
-# What the media library takes (media_store's allowlist); other files are reported.
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".jpe", ".png", ".gif", ".webp"}
-
-
-def upload_path(item: Item) -> str:
-    """The attachment's path under wp-content/uploads/ (`2011/01/photo.jpg`)."""
-    attached = item.meta.get("_wp_attached_file", "").strip().lstrip("/")
-    if attached:
-        return attached
-    path = unquote(urlsplit(item.attachment_url or item.guid).path)
-    marker = "/wp-content/uploads/"
-    if marker in path:
-        return path.split(marker, 1)[1]
-    # WordPress.com and multisite serve uploads elsewhere: /2008/06/photo.jpg
-    dated = _DATED.search(path)
-    return dated.group(0) if dated else PurePosixPath(path).name
 
 
 def old_url_key(url: str) -> str:

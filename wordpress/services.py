@@ -63,7 +63,7 @@ def _first_pass(state: State):
             report.done += 1
         elif isinstance(record, wxr.Item) and record.type == "attachment":
             import_attachment(state, record)
-            report.done += 1
+            report.done += 1 + len(record.comments)  # an attachment's comments are not kept
 
     return handle
 

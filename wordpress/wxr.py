@@ -24,7 +24,9 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import PurePosixPath
 from typing import IO
+from urllib.parse import unquote, urlsplit
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
@@ -39,6 +41,11 @@ _OTHER = {
 }
 # Top-level records of the channel; everything else there is site information.
 _RECORDS = {"wp:author", "wp:category", "wp:tag", "wp:term", "item"}
+
+
+_DATED = re.compile(r"\d{4}/\d{2}/[^/]+$")
+# What the media library takes (media_store's allowlist); other attachments are reported.
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".jpe", ".png", ".gif", ".webp"}
 
 
 class WXRError(Exception):
@@ -301,6 +308,20 @@ def _records(source) -> Iterator[tuple[str, object]]:
         ) from None
     if channel is None:
         raise WXRError("This is not a WordPress export: it has no <channel>.")
+
+
+def upload_path(item: Item) -> str:
+    """The attachment's path under wp-content/uploads/ (`2011/01/photo.jpg`)."""
+    attached = item.meta.get("_wp_attached_file", "").strip().lstrip("/")
+    if attached:
+        return attached
+    path = unquote(urlsplit(item.attachment_url or item.guid).path)
+    marker = "/wp-content/uploads/"
+    if marker in path:
+        return path.split(marker, 1)[1]
+    # WordPress.com and multisite serve uploads elsewhere: /2008/06/photo.jpg
+    dated = _DATED.search(path)
+    return dated.group(0) if dated else PurePosixPath(path).name
 
 
 def _open(source):

@@ -117,7 +117,7 @@ def test_the_theme_unit_test_with_its_images(importer, tmp_path):
     from PIL import Image
 
     from media_library.models import MediaItem
-    from wordpress.import_media import IMAGE_SUFFIXES, upload_path
+    from wordpress.wxr import IMAGE_SUFFIXES, upload_path
 
     uploads = tmp_path / "uploads"
     for n, record in enumerate(reader.read(str(theme_unit_test()))):
