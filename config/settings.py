@@ -102,6 +102,9 @@ MIDDLEWARE = [
     # /?rest_route= and the API's discovery Link header on every HTML page.
     "wordpress.api.middleware.RestApiMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Old WordPress URLs (/?p=123, old permalinks, /wp-content/uploads/...) answer 301;
+    # inside the page cache, which keeps those answers like any page.
+    "wordpress.redirects.OldUrlMiddleware",
     # Turns a request that reached a login limit into the 429 page (webtier/throttle.py).
     "axes.middleware.AxesMiddleware",
 ]

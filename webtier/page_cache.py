@@ -61,9 +61,20 @@ def _enabled() -> bool:
 
 
 def pages_changed() -> None:
-    """Every cached page is stale from now on, on every instance (after commit)."""
-    if _enabled():
-        transaction.on_commit(_bump_generation)
+    """Every cached page is stale from now on, on every instance (after commit).
+
+    Once per transaction (an import makes thousands of changes in one): a bump already
+    waiting for this commit is enough. It can only be dropped by rolling back a savepoint
+    that is still open, and every open savepoint encloses this change too.
+    """
+    if not _enabled():
+        return
+    connection = transaction.get_connection()
+    if connection.in_atomic_block and any(
+        func is _bump_generation for _, func, _ in connection.run_on_commit
+    ):
+        return
+    transaction.on_commit(_bump_generation)
 
 
 def _bump_generation() -> None:

@@ -1,86 +1,240 @@
-"""Application passwords on the user's page in the admin, as on a WordPress profile.
-
-Add one by typing a name in the empty row and saving: the new password is shown once,
-in the confirmation message. Tick "Delete?" to revoke one. Both go through the
-services in wordpress/app_passwords.py.
-"""
+"""The admin's door to a WordPress import: upload an export (and a zip of uploads/), watch the
+worker import it, read the report; the old sites and what each WordPress object became."""
 
 from __future__ import annotations
 
+import uuid
+
+from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
-from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.http import StreamingHttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
-from blog.admin_users import UserAdmin as BlogUserAdmin
-from wordpress.app_passwords import (
-    ApplicationPassword,
-    app_password_create,
-    app_password_revoke,
-    chunked,
-)
+from blog import roles
+from wordpress.export import wxr_export
+from wordpress.importer import OUTCOMES, REQUIRED_PERMS
+from wordpress.models import ImportedItem, ImportRun, OldSite
+from wordpress.tasks import progress_key, run_wordpress_import
+from worker.enqueue import enqueue_on_commit
 
-User = get_user_model()
+PRIVATE = "private/wordpress-imports/"
 
 
-class ApplicationPasswordInline(admin.TabularInline):
-    model = ApplicationPassword
-    fields = ("name", "uuid", "created_at", "last_used_at", "last_ip")
-    readonly_fields = ("uuid", "created_at", "last_used_at", "last_ip")
-    extra = 1
-    verbose_name_plural = "application passwords (for the REST API; shown once when added)"
+def may_import(user) -> bool:
+    return user.is_active and all(user.has_perm(p) for p in REQUIRED_PERMS)
 
-    def has_change_permission(self, request, obj=None):
-        return False  # a name is set once; revoke and add another
 
-    def has_add_permission(self, request, obj=None):
-        return obj is not None and (
-            obj.pk == request.user.pk or request.user.has_perm("auth.change_user")
-        )
+class ImportForm(forms.Form):
+    export = forms.FileField(
+        label="WordPress export (WXR)",
+        help_text="The .xml file from Tools → Export → All content, or `wp export`.",
+    )
+    uploads = forms.FileField(
+        required=False,
+        label="Uploads (zip, optional)",
+        help_text="A zip of wp-content/uploads, so the images come too.",
+    )
+    fetch_media = forms.BooleanField(
+        required=False,
+        label="Download images the zip does not have from the old site",
+    )
+    role = forms.ChoiceField(
+        choices=[(r, r) for r in roles.ROLES],
+        initial=roles.AUTHOR,
+        help_text="The role of authors who have no account here yet.",
+    )
+    permalink_structure = forms.CharField(
+        required=False,
+        max_length=200,
+        help_text="The old site's Settings → Permalinks, e.g. /%year%/%monthnum%/%postname%/, "
+        "so its old links redirect here.",
+    )
+    dry_run = forms.BooleanField(required=False, help_text="Only report what would happen.")
 
-    def has_delete_permission(self, request, obj=None):
-        return self.has_add_permission(request, obj)
+    def clean_uploads(self):
+        upload = self.cleaned_data.get("uploads")
+        if upload and not upload.name.lower().endswith(".zip"):
+            raise forms.ValidationError("Send the uploads folder as a .zip file.")
+        return upload
+
+
+def _store(upload, suffix: str) -> str:
+    return default_storage.save(f"{PRIVATE}{uuid.uuid4().hex}{suffix}", upload)
+
+
+@admin.register(ImportRun)
+class ImportRunAdmin(admin.ModelAdmin):
+    list_display = ("file_name", "status", "dry_run", "progress_display", "created_by",
+                    "created_at")  # fmt: skip
+    list_filter = ("status", "dry_run")
+    change_form_template = "admin/wordpress/importrun/change_form.html"
+    change_list_template = "admin/wordpress/importrun/change_list.html"
+    fields = ("file_name", "status", "dry_run", "progress_display", "report_display", "error",
+              "site", "created_by", "created_at", "started_at", "finished_at")  # fmt: skip
+    readonly_fields = fields
+
+    def has_module_permission(self, request):
+        return may_import(request.user)
 
     def has_view_permission(self, request, obj=None):
-        # Who may manage a user's passwords may see them: the user and user managers, by
-        # the services' rule rather than model permissions no role grants. Without `obj`
-        # the admin asks for the rows of the user page it already let this visitor open.
-        return obj is None or self.has_add_permission(request, obj)
+        return may_import(request.user)
 
+    def has_add_permission(self, request):
+        return may_import(request.user)
 
-admin.site.unregister(User)
+    def has_change_permission(self, request, obj=None):
+        return False
 
+    def has_delete_permission(self, request, obj=None):
+        return may_import(request.user) and (obj is None or obj.status != ImportRun.Status.RUNNING)
 
-@admin.register(User)
-class UserAdmin(BlogUserAdmin):
-    inlines = [*BlogUserAdmin.inlines, ApplicationPasswordInline]
+    def get_urls(self):
+        export = self.admin_site.admin_view(self.export_view)
+        return [path("export/", export, name="wordpress_export"), *super().get_urls()]
 
-    def get_inlines(self, request, obj):
-        # A user being added has no passwords yet; they are added on the user's page.
-        return self.inlines if obj is not None else BlogUserAdmin.inlines
+    def export_view(self, request):
+        """The whole site as a WordPress export (WXR 1.2), streamed as it is written."""
+        if not may_import(request.user):
+            raise PermissionDenied
+        base = f"{request.scheme}://{request.get_host()}"
+        response = StreamingHttpResponse(
+            (piece.encode() for piece in wxr_export(base=settings.SITE_URL or base)),
+            content_type="application/rss+xml; charset=utf-8",
+        )
+        stamp = timezone.now().strftime("%Y-%m-%d")
+        response["Content-Disposition"] = f'attachment; filename="cloudblog-{stamp}.xml"'
+        return response
 
-    def save_formset(self, request, form, formset, change):
-        if formset.model is not ApplicationPassword:
-            return super().save_formset(request, form, formset, change)
-        for inline_form in formset.deleted_forms:
-            if inline_form.instance.pk:
-                app_password_revoke(item=inline_form.instance, by=request.user)
-                messages.info(
-                    request, f"Application password “{inline_form.instance.name}” revoked."
+    def add_view(self, request, form_url="", extra_context=None):
+        if not self.has_add_permission(request):
+            return redirect("admin:index")
+        form = ImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            with transaction.atomic():
+                run = ImportRun.objects.create(
+                    file_name=data["export"].name[:300],
+                    stored_file=_store(data["export"], ".xml"),
+                    stored_media=_store(data["uploads"], ".zip") if data["uploads"] else "",
+                    options={
+                        "role": data["role"],
+                        "fetch_media": data["fetch_media"],
+                        "permalink_structure": data["permalink_structure"],
+                    },
+                    dry_run=data["dry_run"],
+                    created_by=request.user,
                 )
-        for inline_form in formset.extra_forms:
-            if not inline_form.has_changed() or inline_form in formset.deleted_forms:
-                continue
-            name = inline_form.cleaned_data.get("name")
-            if not name:
-                continue
-            try:
-                item, secret = app_password_create(user=form.instance, name=name, by=request.user)
-            except (ValidationError, PermissionDenied) as exc:
-                messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
-                continue
-            messages.success(
-                request,
-                f"New application password “{item.name}”: {chunked(secret)} — copy it now, "
-                "it will not be shown again.",
-            )
-        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+                enqueue_on_commit(run_wordpress_import, run.pk)
+            messages.success(request, "The import has started; this page follows it.")
+            return redirect(reverse("admin:wordpress_importrun_change", args=[run.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Import a WordPress site",
+            "form": form,
+            "opts": self.model._meta,
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, "admin/wordpress/importrun/add_form.html", context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        run = self.get_object(request, object_id)
+        running = run is not None and run.status in (
+            ImportRun.Status.QUEUED,
+            ImportRun.Status.RUNNING,
+        )
+        extra = {"refresh_seconds": 3 if running else 0, **(extra_context or {})}
+        return super().change_view(request, object_id, form_url, extra)
+
+    @admin.display(description="Progress")
+    def progress_display(self, obj):
+        state = cache.get(progress_key(obj.pk)) or obj.progress or {}
+        if obj.status not in (ImportRun.Status.QUEUED, ImportRun.Status.RUNNING):
+            report = obj.report or {}
+            return f"{report.get('done', 0)} of {report.get('total', 0)} records" if report else "—"
+        if not state:
+            return "waiting for a worker" if obj.status == ImportRun.Status.QUEUED else "starting"
+        total = state.get("total") or 0
+        share = round(100 * state.get("done", 0) / total) if total else 0
+        return format_html(
+            '<progress max="100" value="{}">{}%</progress> {} of {} records, {} a second ({})',
+            share, share, state.get("done", 0), total, state.get("rate", 0),
+            state.get("phase", ""),
+        )  # fmt: skip
+
+    @admin.display(description="Report")
+    def report_display(self, obj):
+        report = obj.report or {}
+        if not report.get("counts"):
+            return "—"
+        header = format_html_join("", "<th>{}</th>", ((o,) for o in OUTCOMES))
+        rows = format_html_join(
+            "",
+            "<tr><th>{}</th>" + "<td>{}</td>" * len(OUTCOMES) + "</tr>",
+            ((kind, *(c[o] for o in OUTCOMES)) for kind, c in report["counts"].items()),
+        )
+        notes = format_html_join(
+            "", "<li>{} ({})</li>", ((t, n) for t, n in report.get("notes", {}).items())
+        )
+        failures = format_html_join(
+            "",
+            "<li>{} {} “{}”: {}</li>",
+            ((f["kind"], f["wp_id"], f["title"], f["reason"]) for f in report.get("failures", [])),
+        )
+        return format_html(
+            "<table><tr><th></th>{}</tr>{}</table><ul>{}</ul><ul class='errorlist'>{}</ul>",
+            header, rows, notes, failures,
+        )  # fmt: skip
+
+
+@admin.register(OldSite)
+class OldSiteAdmin(admin.ModelAdmin):
+    list_display = ("url", "title", "permalink_structure", "created_at")
+    fields = ("url", "title", "permalink_structure")
+    readonly_fields = ("url", "title")
+    search_fields = ("url", "title")
+
+    def has_module_permission(self, request):
+        return may_import(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return may_import(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        return may_import(request.user)
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(ImportedItem)
+class ImportedItemAdmin(admin.ModelAdmin):
+    list_display = ("kind", "wp_id", "old_slug", "old_path", "site", "imported_at")
+    list_filter = ("kind", "site")
+    search_fields = ("old_slug", "old_path", "guid")
+    list_select_related = ("site",)
+
+    def has_module_permission(self, request):
+        return may_import(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return may_import(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request):
+        return False
+
+
+# Application passwords on the user's page live in their own module; importing it
+# registers them.
+from wordpress import admin_app_passwords  # noqa: E402, F401

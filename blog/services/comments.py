@@ -7,7 +7,8 @@ import logging
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.core.validators import validate_ipv46_address
+from django.db import connection, transaction
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -172,6 +173,73 @@ def comment_delete(*, comments, by) -> int:
     post_recount_comments(post_ids=post_ids)
     pages_changed()
     return deleted
+
+
+def _clean_ip(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        validate_ipv46_address(value)
+    except ValidationError:
+        return None
+    return value
+
+
+def comment_import(*, post: Post, comments: list[Comment], by) -> list[Comment]:
+    """Add comments moved from another platform to `post`, with their own dates, states and
+    authors (no moderation rules, no notifications: they were decided there).
+
+    A comment's `parent` may be another comment of the same list, before or after it; a
+    parent on another post, or a loop, is dropped. The text is rendered and sanitized as
+    any comment is. Saved a thread level at a time (one insert per level where the database
+    returns the new ids), in the caller's transaction without a savepoint of its own, like
+    post_import: when it raises, the caller's atomic block must be rolled back.
+    """
+    if not by.has_perm("blog.moderate_comments"):
+        raise PermissionDenied("You may not import comments.")
+    with transaction.atomic(savepoint=False):
+        return _comment_import(post=post, comments=comments)
+
+
+def _comment_import(*, post: Post, comments: list[Comment]) -> list[Comment]:
+    batch = {id(c) for c in comments}
+    pending = list(comments)
+    saved: list[Comment] = []
+    while pending:
+        # Parents first: a comment waits until its parent (if in this list) is saved.
+        ready = [c for c in pending if c.parent is None or c.parent.pk or id(c.parent) not in batch]
+        if not ready:  # a loop: the rest become top-level
+            for c in pending:
+                c.parent = None
+            ready = pending
+        for comment in ready:
+            if comment.status not in Comment.Status.values:
+                raise ValidationError(f"Unknown comment status {comment.status!r}.")
+            if comment.parent is not None and (
+                comment.parent.pk is None or comment.parent.post_id != post.pk
+            ):
+                comment.parent = None
+            comment.post = post
+            comment.author_name = comment.author_name.strip()[:100] or "Anonymous"
+            comment.author_email = comment.author_email.strip()[:254]
+            url = comment.author_url.strip()
+            comment.author_url = url if len(url) <= 300 else ""
+            comment.user_agent = comment.user_agent[:300]
+            comment.ip_address = _clean_ip(comment.ip_address)
+            comment.body_html = render_comment(comment.body)
+            if comment.status == Comment.Status.TRASH and comment.trashed_at is None:
+                comment.trashed_at = timezone.now()
+        if connection.features.can_return_rows_from_bulk_insert:
+            Comment.objects.bulk_create(ready)
+        else:
+            for comment in ready:
+                comment.save()
+        saved.extend(ready)
+        done = {id(c) for c in ready}
+        pending = [c for c in pending if id(c) not in done]
+    post_recount_comments(post_ids=[post.pk])
+    pages_changed()
+    return saved
 
 
 def post_recount_comments(*, post_ids) -> None:

@@ -174,12 +174,16 @@ def _check_media(*, post: Post, by, stored: Post | None) -> None:
         )
 
 
-def _link_media(post: Post) -> None:
+def _link_media(post: Post, *, new: bool = False) -> None:
     """Record which media the post shows, for the library's "used in" column."""
     ids = media_ids_in(post.body_html)
     if post.featured_image_id:
         ids.add(post.featured_image_id)
-    post.media_items.set(ids)
+    if new:
+        if ids:
+            post.media_items.add(*ids)
+    else:
+        post.media_items.set(ids)
 
 
 def _normalize_schedule(post: Post, now) -> None:
@@ -227,6 +231,92 @@ def post_write(*, post: Post, by) -> Post:
             excerpt=post.excerpt,
             author=by,
             created_at=now,
+        )
+    pages_changed()
+    return post
+
+
+def _import_slug(post: Post) -> str:
+    """The imported slug when it is free and allowed here, else the nearest one that is."""
+    slug = post.slug
+    shadowed = post.is_page and post.parent_id is None and slug in reserved_slugs()
+    taken = Post.objects.filter(slug=slug).exclude(pk=post.pk).exists() if slug else True
+    if slug and not shadowed and not slug.isdigit() and not taken:
+        return slug
+    return _unique_slug(slug or post.title, exclude_pk=post.pk, kind=post.kind)
+
+
+def post_import(
+    *, post: Post, by, categories=None, tags=None, modified_at=None, trashed_at=None
+) -> Post:
+    """Create or update a post or page moved from another platform, exactly as it was there.
+
+    Unlike post_write, the status, dates, author, sticky flag and slug are taken as given
+    (a scheduled post stays scheduled, a trashed one goes to the trash with its date): an
+    import copies a site's history rather than making new decisions. Only someone who may
+    publish and edit everyone's posts and pages may do it. The body is rendered and
+    sanitized for `by`'s role, the revision, media links and the page cache are kept as
+    post_write keeps them.
+
+    It runs in the caller's transaction without a savepoint of its own (an import writes
+    thousands of posts, each in the importer's own savepoint): when it raises, the caller's
+    atomic block is spoiled and must be rolled back, so nothing it wrote stays.
+    """
+    with transaction.atomic(savepoint=False):
+        return _post_import(
+            post=post, by=by, categories=categories, tags=tags,
+            modified_at=modified_at, trashed_at=trashed_at,
+        )  # fmt: skip
+
+
+def _post_import(*, post: Post, by, categories, tags, modified_at, trashed_at) -> Post:
+    needed = ("blog.edit_others_posts", "blog.publish_post", "blog.change_page", "blog.add_page")
+    if not all(by.has_perm(p) for p in needed):
+        raise PermissionDenied("Only editors and administrators may import content.")
+    stored = Post.objects.select_for_update().filter(pk=post.pk).first() if post.pk else None
+    if stored is not None and stored.kind != post.kind:
+        raise PermissionDenied("A post cannot turn into a page.")
+    if post.status not in Post.Status.values:
+        raise ValidationError({"status": f"Unknown status {post.status!r}."})
+    if post.author_id is None:
+        post.author = by
+    if not post.is_page and post.parent_id:
+        raise ValidationError({"parent": "Only pages have a parent."})
+    if post.is_page and post.parent_id and post.parent.kind != Post.Kind.PAGE:
+        raise ValidationError({"parent": "A page's parent must be a page."})
+    if post.password and post.status == Post.Status.PRIVATE:
+        post.password = ""  # WordPress ignores a private post's password too
+    post.slug = _import_slug(post)
+    if post.status == Post.Status.TRASH:
+        post.trashed_at = post.trashed_at or trashed_at or timezone.now()
+        post.status_before_trash = post.status_before_trash or Post.Status.DRAFT
+    _check_media(post=post, by=by, stored=stored)
+    post.body_html = render_post_body(
+        post.body, post.body_format, allow_embeds=by.has_perm("blog.unfiltered_html")
+    )
+    old_path = stored.path if stored else None
+    post.path = _page_path(post) if post.is_page else ""  # raises on a loop
+    post.save()
+    if post.is_page and old_path and old_path != post.path:
+        _refresh_descendant_paths(post)
+    # A new post has no links to compare with: add them without reading any first.
+    for relation, wanted in ((post.categories, categories), (post.tags, tags)):
+        if wanted is None:
+            continue
+        if stored is None:
+            relation.add(*wanted)
+        else:
+            relation.set(wanted)
+    _link_media(post, new=stored is None)
+    if stored is None or any(getattr(stored, f) != getattr(post, f) for f in CONTENT_FIELDS):
+        Revision.objects.create(
+            post=post,
+            title=post.title,
+            body=post.body,
+            body_format=post.body_format,
+            excerpt=post.excerpt,
+            author=post.author,
+            created_at=modified_at or post.created_at,
         )
     pages_changed()
     return post

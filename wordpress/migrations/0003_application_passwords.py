@@ -13,7 +13,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("wordpress", "0001_initial"),
+        ("wordpress", "0002_import_bookkeeping"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

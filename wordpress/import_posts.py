@@ -1,0 +1,291 @@
+"""Posts and pages with their comments, and the page hierarchy once every page is in."""
+
+from __future__ import annotations
+
+import datetime as dt
+from urllib.parse import unquote, urlsplit
+
+from django.utils import timezone
+
+from blog import services
+from blog.models import Comment, Post
+from wordpress import content, wxr
+from wordpress.import_media import old_url_key
+from wordpress.importer import (
+    Kind,
+    State,
+    author_for,
+    clean_slug,
+    step,
+    terms_for,
+)
+from wordpress.models import ImportedItem
+
+STATUSES = {
+    "publish": Post.Status.PUBLISHED,
+    "future": Post.Status.FUTURE,
+    "draft": Post.Status.DRAFT,
+    "pending": Post.Status.PENDING,
+    "private": Post.Status.PRIVATE,
+    "trash": Post.Status.TRASH,
+}
+COMMENT_STATUSES = {
+    "1": Comment.Status.APPROVED,
+    "approve": Comment.Status.APPROVED,
+    "0": Comment.Status.PENDING,
+    "hold": Comment.Status.PENDING,
+    "spam": Comment.Status.SPAM,
+    "trash": Comment.Status.TRASH,
+    "post-trashed": Comment.Status.TRASH,
+}
+KINDS = {"post": Kind.POST, "page": Kind.PAGE}
+# WordPress's own bookkeeping, not content: never counted as "skipped" one by one.
+_QUIET_TYPES = {"revision", "auto-draft", "customize_changeset", "oembed_cache", "user_request"}
+
+
+def parse_date(gmt: str, local: str) -> dt.datetime | None:
+    """`post_date_gmt`, or else `post_date` in the site's time zone (drafts have no GMT)."""
+    for value, zone in ((gmt, dt.UTC), (local, None)):
+        if not value or value.startswith("0000"):
+            continue
+        try:
+            naive = dt.datetime.strptime(value[:19], "%Y-%m-%d %H:%M:%S")
+        except ValueError:
+            continue
+        if zone is not None:
+            return naive.replace(tzinfo=zone)
+        return timezone.make_aware(naive)
+    return None
+
+
+def _old_path(link: str, state: State) -> str:
+    """The item's permalink as a path on this site (the old base's path removed)."""
+    if not link:
+        return ""
+    parts = urlsplit(link)
+    path = parts.path or "/"
+    base_path = urlsplit(state.info.base_site_url or state.info.link).path.rstrip("/")
+    if base_path and path.startswith(base_path + "/"):
+        path = path[len(base_path) :]
+    return (unquote(path) + (f"?{parts.query}" if parts.query else ""))[:500]
+
+
+def content_site(state: State) -> content.Site:
+    info = state.info
+    return content.Site(
+        bases=tuple(b for b in (info.base_site_url, info.base_blog_url, info.link) if b),
+        media_by_path=state.media_paths.get,
+        media_by_wp_id=state.media.get,
+        media_children=lambda wp_id: state.media_children.get(wp_id, []),
+        media_url=lambda pk: state.media_urls.get(pk, ""),
+        media_by_url=lambda url: state.media_by_url.get(old_url_key(url)),
+    )
+
+
+def _trashed_at(item: wxr.Item) -> dt.datetime | None:
+    stamp = item.meta.get("_wp_trash_meta_time", "")
+    if stamp.isdigit():
+        return dt.datetime.fromtimestamp(int(stamp), tz=dt.UTC)
+    return None
+
+
+def _new_post(state: State, item: wxr.Item, kind: str, status: str) -> Post:
+    converted = content.convert(item.content, post_wp_id=item.wp_id, site=state.content_site)
+    for note in converted.notes:
+        state.report.note(note)
+    when = parse_date(item.date_gmt, item.date)
+    created = when or timezone.now()
+    if status in (Post.Status.DRAFT, Post.Status.PENDING) and not parse_date(item.date_gmt, ""):
+        when = None  # WordPress's "floating" draft: no publication date chosen yet
+    post = Post(
+        kind=kind,
+        title=item.title.strip()[:300] or "(no title)",
+        slug=clean_slug(item.slug, item.title) if item.slug else "",
+        body=converted.html,
+        body_format=Post.Format.HTML,
+        excerpt=item.excerpt.strip(),
+        author=author_for(state, item.creator),
+        status=status,
+        published_at=when,
+        created_at=created,
+        sticky=item.sticky and kind == Kind.POST,
+        comment_status=(
+            Post.CommentStatus.OPEN if item.comment_status == "open" else Post.CommentStatus.CLOSED
+        ),
+        password=item.password[:100],
+        menu_order=item.menu_order,
+    )
+    thumbnail = item.meta.get("_thumbnail_id", "")
+    if thumbnail.isdigit() and int(thumbnail) in state.media:
+        post.featured_image_id = state.media[int(thumbnail)]
+    elif thumbnail.isdigit():
+        state.report.note("featured images whose attachment was not imported")
+    if status == Post.Status.TRASH:
+        before = STATUSES.get(item.meta.get("_wp_trash_meta_status", ""), Post.Status.DRAFT)
+        post.status_before_trash = before
+    return post
+
+
+def _import_post(state: State, item: wxr.Item, kind: str) -> tuple[Post | None, bool]:
+    """The post for `item` and whether it is new: created now, or found from an earlier run
+    (None: not imported)."""
+    report = state.report
+    known = state.posts.get((kind, item.wp_id))
+    if known:
+        report.add(kind, "skipped")
+        return Post.objects.filter(pk=known).first(), False
+    status = STATUSES.get(item.status)
+    if status is None:
+        report.add(kind, "skipped")
+        report.note(f"{kind}s with status {item.status!r} skipped")
+        return None, False
+    post = _new_post(state, item, kind, status)
+    categories, tags, post_format = terms_for(state, item)
+    parent = state.posts.get((Kind.PAGE, item.parent)) if kind == Kind.PAGE else None
+    if parent:
+        post.parent = Post.objects.get(pk=parent)
+    services.post_import(
+        post=post,
+        by=state.by,
+        categories=categories,
+        tags=tags if kind == Kind.POST else [],
+        trashed_at=_trashed_at(item),
+    )
+    meta = {}
+    if post_format:
+        meta["format"] = post_format
+    if kind == Kind.PAGE and item.parent:
+        meta["parent"] = item.parent
+    if item.meta.get("_wp_page_template", "default") != "default":
+        meta["template"] = item.meta["_wp_page_template"]
+    ImportedItem.objects.create(
+        site=state.site,
+        kind=kind,
+        wp_id=item.wp_id,
+        guid=item.guid[:500],
+        old_slug=unquote(item.slug)[:200],
+        old_path=_old_path(item.link, state),
+        post=post,
+        meta=meta,
+    )
+    state.posts[(kind, item.wp_id)] = post.pk
+    report.add(kind, "created")
+    return post, True
+
+
+def _import_comments(state: State, post: Post, item: wxr.Item, *, new_post: bool) -> None:
+    if not item.comments:
+        return
+    done = set()
+    if not new_post:  # a later export may bring new comments to a post imported before
+        done = set(
+            ImportedItem.objects.filter(
+                site=state.site, kind=Kind.COMMENT, wp_id__in=[c.wp_id for c in item.comments]
+            ).values_list("wp_id", flat=True)
+        )
+    new = [c for c in item.comments if c.wp_id not in done]
+    state.report.add("comment", "skipped", len(item.comments) - len(new))
+    if not new:
+        return
+    objects: dict[int, Comment] = {}
+    for c in new:
+        when = parse_date(c.date_gmt, c.date) or post.published_at or timezone.now()
+        objects[c.wp_id] = Comment(
+            author_name=c.author,
+            author_email=c.email,
+            author_url=c.url,
+            body=c.content,
+            status=COMMENT_STATUSES.get(c.approved, Comment.Status.PENDING),
+            ip_address=c.ip or None,
+            created_at=when,
+            user=state.users_by_id.get(c.user_id) if c.user_id else None,
+        )
+    earlier: dict[int, Comment] = {}
+    parents = {c.parent for c in new if c.parent and c.parent not in objects}
+    if parents:
+        pairs = dict(
+            ImportedItem.objects.filter(
+                site=state.site, kind=Kind.COMMENT, wp_id__in=parents
+            ).values_list("wp_id", "comment_id")
+        )
+        rows = Comment.objects.in_bulk(pairs.values())
+        earlier = {wp: rows[pk] for wp, pk in pairs.items() if pk in rows}
+    for c in new:
+        if c.parent:
+            objects[c.wp_id].parent = objects.get(c.parent) or earlier.get(c.parent)
+            if objects[c.wp_id].parent is None:
+                state.report.note("comments whose parent is not in the file: made top-level")
+    services.comment_import(post=post, comments=list(objects.values()), by=state.by)
+    ImportedItem.objects.bulk_create(
+        ImportedItem(
+            site=state.site,
+            kind=Kind.COMMENT,
+            wp_id=c.wp_id,
+            comment=objects[c.wp_id],
+            meta={"type": c.type} if c.type not in ("", "comment") else {},
+        )
+        for c in new
+    )
+    state.report.add("comment", "created", len(new))
+    kinds = {c.type for c in new if c.type in ("pingback", "trackback")}
+    for kind in kinds:
+        state.report.note(f"{kind}s imported as comments, marked as {kind}s")
+
+
+def import_item(state: State, item: wxr.Item) -> None:
+    """One post or page with its comments (attachments are the first pass's)."""
+    kind = KINDS.get(item.type)
+    if kind is None:
+        if item.type != "attachment" and item.type not in _QUIET_TYPES:
+            state.report.add(f"item:{item.type}", "skipped")
+            state.report.note(f"{item.type} items skipped (no such content type here)")
+        return
+    holder: dict[str, object] = {}
+
+    def work() -> None:
+        post, created = _import_post(state, item, kind)
+        holder.update(post=post, created=created)
+        if created:  # one savepoint for a new post and its comments
+            _import_comments(state, post, item, new_post=True)
+
+    step(state, kind, item.wp_id, item.title, work)
+    post = holder.get("post")
+    if post is not None and not holder.get("created") and item.comments:
+        step(
+            state,
+            "comment",
+            f"{item.wp_id}:{len(item.comments)}",
+            f"comments on {item.title}",
+            lambda: _import_comments(state, post, item, new_post=False),
+        )
+
+
+def link_page_parents(state: State) -> None:
+    """Pages imported before their parent (or in an earlier run) get it now."""
+    waiting = ImportedItem.objects.filter(
+        site=state.site, kind=Kind.PAGE, post__parent__isnull=True
+    ).select_related("post")
+    for entry in waiting:
+        parent_wp = entry.meta.get("parent")
+        if not parent_wp or entry.post is None:
+            continue
+        parent_pk = state.posts.get((Kind.PAGE, parent_wp))
+        if parent_pk is None:
+            parent_pk = (
+                ImportedItem.objects.filter(site=state.site, kind=Kind.PAGE, wp_id=parent_wp)
+                .values_list("post_id", flat=True)
+                .first()
+            )
+        if parent_pk is None:
+            state.report.note("pages whose parent is not in the file: left at the top level")
+            continue
+        page = entry.post
+
+        def work(page=page, parent_pk=parent_pk) -> None:
+            page.parent = Post.objects.get(pk=parent_pk)
+            services.post_import(post=page, by=state.by)
+
+        before = state.report.failed
+        step(state, "page", entry.wp_id, page.title, work)
+        if state.report.failed == before:
+            state.report.add("page", "updated")
