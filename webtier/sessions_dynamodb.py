@@ -22,34 +22,18 @@ tests, by `create_table()`.
 
 from __future__ import annotations
 
-import threading
 import time
-from typing import Any
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
 from django.conf import settings
 from django.contrib.sessions.backends.base import CreateError, SessionBase, UpdateError
 
 import awsenv
 
-_clients: dict[tuple, Any] = {}
-_lock = threading.Lock()
-
 
 def dynamodb_client():
     """The process's DynamoDB client. Short timeouts: every request may read its session."""
-    options = awsenv.client_options()
-    key = (options["endpoint_url"], options["region_name"])
-    client = _clients.get(key)
-    if client is None:
-        with _lock:
-            client = _clients.get(key)
-            if client is None:
-                config = Config(connect_timeout=1, read_timeout=2, retries={"max_attempts": 2})
-                client = _clients[key] = boto3.client("dynamodb", config=config, **options)
-    return client
+    return awsenv.client("dynamodb", connect_timeout=1, read_timeout=2, retries={"max_attempts": 2})
 
 
 def create_table(name: str | None = None) -> str:

@@ -17,45 +17,25 @@ group and the task id as deduplication id: a retried enqueue is sent once.
 from __future__ import annotations
 
 import json
-import threading
-from typing import Any
 
-import boto3
-from botocore.config import Config
 from django.conf import settings
 
 import awsenv
 
 MESSAGE_VERSION = 1
-_clients: dict[tuple[str | None, str | None], Any] = {}
-_clients_lock = threading.Lock()
 
 
 def sqs_client():
-    """The process's SQS client, created on first use.
-
-    Endpoint and region come from the environment (awsenv), so tests
-    (AWS_ENDPOINT_URL → moto) and instances (IMDS region) need no code. One client
-    per endpoint: boto3 clients are thread-safe, but creating one is slow (tens of
-    ms) and not.
-    """
-    options = awsenv.client_options()
-    key = (options["endpoint_url"], options["region_name"])
-    client = _clients.get(key)
-    if client is None:
-        with _clients_lock:
-            client = _clients.get(key)
-            if client is None:
-                # Short timeouts: an enqueue runs inside a web request, and the worker's
-                # long poll (at most 20 s) must fit inside the read timeout.
-                config = Config(
-                    connect_timeout=2,
-                    read_timeout=25,
-                    retries={"max_attempts": 3, "mode": "standard"},
-                )
-                client = boto3.client("sqs", config=config, **options)
-                _clients[key] = client
-    return client
+    """The process's SQS client (awsenv: endpoint and region from the environment, so tests
+    reach moto and instances their region with no code)."""
+    # Short timeouts: an enqueue runs inside a web request, and the worker's long poll
+    # (at most 20 s) must fit inside the read timeout.
+    return awsenv.client(
+        "sqs",
+        connect_timeout=2,
+        read_timeout=25,
+        retries={"max_attempts": 3, "mode": "standard"},
+    )
 
 
 def is_fifo(queue_url: str) -> bool:
