@@ -15,6 +15,9 @@ Cases:
 - generated: a generated export of --posts posts (default 20,000), 3 comments each,
   40 categories, 200 tags, no media;
 - generated-media: the same with one image per 20 posts (featured), from --media-dir.
+Images go through the upload pipeline ("full" size at once); the other sizes are queued
+for the worker tier (--tasks database, as in production) or made inline (--tasks
+immediate, as on a laptop without a worker).
 Results go to stdout and, as JSON, to bench/results/<date>-wxr.json.
 """
 
@@ -174,12 +177,15 @@ def theme_media(media_dir: Path) -> None:
                 (media_dir / rel).write_bytes(_jpeg(n))
 
 
-def _database_env(name: str) -> dict[str, str]:
+def _database_env(name: str, tasks: str) -> dict[str, str]:
     base = os.environ.get("DATABASE_URL", "mysql://root@127.0.0.1:3306/cloudblog")
     url = re.sub(r"/[^/?]*(\?|$)", rf"/{name}\1", base.split("://", 1)[1], count=1)
     env = dict(os.environ, DATABASE_URL=base.split("://", 1)[0] + "://" + url)
     env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/12")
     env["CACHE_KEY_PREFIX"] = "wxr-bench"  # apart from a test run on the same Redis
+    # database: the other image sizes are queued for the worker tier, as in production;
+    # immediate: made inline at each commit (a laptop without a worker).
+    env["TASKS_BACKEND"] = tasks
     env["PYTHONUNBUFFERED"] = "1"
     return env
 
@@ -266,8 +272,14 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=20_000)
     parser.add_argument("--database", default="cloudblog_bench_wxr")
     parser.add_argument("--out", type=Path)
+    parser.add_argument(
+        "--tasks",
+        choices=("database", "immediate"),
+        default="database",
+        help="database: renditions queued for the worker (production); immediate: inline",
+    )
     args = parser.parse_args()
-    env = _database_env(args.database)
+    env = _database_env(args.database, args.tasks)
     results = []
     with tempfile.TemporaryDirectory(prefix="wxr-bench-") as tmp:
         tmp = Path(tmp)
@@ -292,6 +304,7 @@ def main() -> None:
         ).stdout.strip(),
         "machine": f"{platform.node()} {os.cpu_count()} cpus {platform.python_version()}",
         "target_records_per_s_with_media": TARGET,
+        "tasks_backend": args.tasks,
         "results": results,
     }
     out = args.out or REPO / "bench" / "results" / f"{datetime.now(UTC):%Y-%m-%d}-wxr.json"

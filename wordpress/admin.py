@@ -36,7 +36,7 @@ def may_import(user) -> bool:
 class ImportForm(forms.Form):
     export = forms.FileField(
         label="WordPress export (WXR)",
-        help_text="The .xml file from Tools → Export → All content, or `wp export`.",
+        help_text="The .xml file from Tools → Export → All content, or from wp export.",
     )
     uploads = forms.FileField(
         required=False,
@@ -76,6 +76,7 @@ class ImportRunAdmin(admin.ModelAdmin):
     list_display = ("file_name", "status", "dry_run", "progress_display", "created_by",
                     "created_at")  # fmt: skip
     list_filter = ("status", "dry_run")
+    view_on_site = False
     change_form_template = "admin/wordpress/importrun/change_form.html"
     change_list_template = "admin/wordpress/importrun/change_list.html"
     fields = ("file_name", "status", "dry_run", "progress_display", "report_display", "error",
@@ -198,6 +199,7 @@ class ImportRunAdmin(admin.ModelAdmin):
 @admin.register(OldSite)
 class OldSiteAdmin(admin.ModelAdmin):
     list_display = ("url", "title", "permalink_structure", "created_at")
+    view_on_site = False
     fields = ("url", "title", "permalink_structure")
     readonly_fields = ("url", "title")
     search_fields = ("url", "title")
@@ -221,6 +223,7 @@ class ImportedItemAdmin(admin.ModelAdmin):
     list_filter = ("kind", "site")
     search_fields = ("old_slug", "old_path", "guid")
     list_select_related = ("site",)
+    view_on_site = False
 
     def has_module_permission(self, request):
         return may_import(request.user)

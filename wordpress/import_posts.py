@@ -216,7 +216,7 @@ def _import_comments(state: State, post: Post, item: wxr.Item, *, new_post: bool
             if objects[c.wp_id].parent is None:
                 state.report.note("comments whose parent is not in the file: made top-level")
     services.comment_import(post=post, comments=list(objects.values()), by=state.by)
-    ImportedItem.objects.bulk_create(
+    records = [
         ImportedItem(
             site=state.site,
             kind=Kind.COMMENT,
@@ -225,7 +225,8 @@ def _import_comments(state: State, post: Post, item: wxr.Item, *, new_post: bool
             meta={"type": c.type} if c.type not in ("", "comment") else {},
         )
         for c in new
-    )
+    ]
+    ImportedItem.objects.bulk_create(records, batch_size=1000)
     state.report.add("comment", "created", len(new))
     kinds = {c.type for c in new if c.type in ("pingback", "trackback")}
     for kind in kinds:

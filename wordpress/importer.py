@@ -248,12 +248,10 @@ def import_author(state: State, author: wxr.Author) -> None:
 
 def author_for(state: State, login: str):
     """The user an item's dc:creator became; the importing user when it is unknown."""
-    user = state.users.get(login)
-    if user is None and login:
-        user = _find_user(login)
-        if user is not None:
-            state.users[login] = user
-    return user or state.by
+    if login not in state.users:
+        # Unknown logins too are looked up once: they post as the importing user.
+        state.users[login] = (_find_user(login) if login else None) or state.by
+    return state.users[login]
 
 
 # --- Terms --------------------------------------------------------------------------

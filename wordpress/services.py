@@ -33,7 +33,9 @@ logger = logging.getLogger(__name__)
 
 
 def _site_for(info: wxr.Site, options: Options) -> OldSite:
-    url = (info.base_site_url or info.link or "unknown").rstrip("/")[:255]
+    # Exports always name their site; hand-made files may not: their title keeps two of
+    # them apart, so one does not pass for an earlier run of the other.
+    url = (info.base_site_url or info.link or f"untitled:{info.title}").rstrip("/")[:255]
     site, _ = OldSite.objects.get_or_create(url=url, defaults={"title": info.title[:300]})
     if options.permalink_structure and site.permalink_structure != options.permalink_structure:
         site.permalink_structure = options.permalink_structure[:200]

@@ -230,7 +230,7 @@ def _comment_import(*, post: Post, comments: list[Comment]) -> list[Comment]:
             if comment.status == Comment.Status.TRASH and comment.trashed_at is None:
                 comment.trashed_at = timezone.now()
         if connection.features.can_return_rows_from_bulk_insert:
-            Comment.objects.bulk_create(ready)
+            Comment.objects.bulk_create(ready, batch_size=500)  # within max_allowed_packet
         else:
             for comment in ready:
                 comment.save()

@@ -202,6 +202,32 @@ def _refresh_descendant_paths(page: Post) -> None:
         _refresh_descendant_paths(child)
 
 
+def _render_and_save(post: Post, *, by, stored: Post | None) -> None:
+    """Render and sanitize the body for `by`'s role, place a page in the tree, save."""
+    post.body_html = render_post_body(
+        post.body, post.body_format, allow_embeds=by.has_perm("blog.unfiltered_html")
+    )
+    old_path = stored.path if stored else None
+    post.path = _page_path(post) if post.is_page else ""  # raises on a loop
+    post.save()
+    if post.is_page and old_path and old_path != post.path:
+        _refresh_descendant_paths(post)
+
+
+def _keep_revision(post: Post, *, stored: Post | None, author, when) -> None:
+    """A revision of a new post, or of one whose content changed."""
+    if stored is None or any(getattr(stored, f) != getattr(post, f) for f in CONTENT_FIELDS):
+        Revision.objects.create(
+            post=post,
+            title=post.title,
+            body=post.body,
+            body_format=post.body_format,
+            excerpt=post.excerpt,
+            author=author,
+            created_at=when,
+        )
+
+
 @transaction.atomic
 def post_write(*, post: Post, by) -> Post:
     """Create or update a post or page: permissions, slug, schedule, rendering, revision."""
@@ -213,25 +239,9 @@ def post_write(*, post: Post, by) -> Post:
     _normalize_schedule(post, now)
     if not post.slug:
         post.slug = _unique_slug(post.title, exclude_pk=post.pk, kind=post.kind)
-    post.body_html = render_post_body(
-        post.body, post.body_format, allow_embeds=by.has_perm("blog.unfiltered_html")
-    )
-    old_path = stored.path if stored else None
-    post.path = _page_path(post) if post.is_page else ""
-    post.save()
-    if post.is_page and old_path and old_path != post.path:
-        _refresh_descendant_paths(post)
+    _render_and_save(post, by=by, stored=stored)
     _link_media(post)
-    if stored is None or any(getattr(stored, f) != getattr(post, f) for f in CONTENT_FIELDS):
-        Revision.objects.create(
-            post=post,
-            title=post.title,
-            body=post.body,
-            body_format=post.body_format,
-            excerpt=post.excerpt,
-            author=by,
-            created_at=now,
-        )
+    _keep_revision(post, stored=stored, author=by, when=now)
     pages_changed()
     return post
 
@@ -291,14 +301,7 @@ def _post_import(*, post: Post, by, categories, tags, modified_at, trashed_at) -
         post.trashed_at = post.trashed_at or trashed_at or timezone.now()
         post.status_before_trash = post.status_before_trash or Post.Status.DRAFT
     _check_media(post=post, by=by, stored=stored)
-    post.body_html = render_post_body(
-        post.body, post.body_format, allow_embeds=by.has_perm("blog.unfiltered_html")
-    )
-    old_path = stored.path if stored else None
-    post.path = _page_path(post) if post.is_page else ""  # raises on a loop
-    post.save()
-    if post.is_page and old_path and old_path != post.path:
-        _refresh_descendant_paths(post)
+    _render_and_save(post, by=by, stored=stored)
     # A new post has no links to compare with: add them without reading any first.
     for relation, wanted in ((post.categories, categories), (post.tags, tags)):
         if wanted is None:
@@ -308,16 +311,7 @@ def _post_import(*, post: Post, by, categories, tags, modified_at, trashed_at) -
         else:
             relation.set(wanted)
     _link_media(post, new=stored is None)
-    if stored is None or any(getattr(stored, f) != getattr(post, f) for f in CONTENT_FIELDS):
-        Revision.objects.create(
-            post=post,
-            title=post.title,
-            body=post.body,
-            body_format=post.body_format,
-            excerpt=post.excerpt,
-            author=post.author,
-            created_at=modified_at or post.created_at,
-        )
+    _keep_revision(post, stored=stored, author=post.author, when=modified_at or post.created_at)
     pages_changed()
     return post
 

@@ -192,3 +192,27 @@ def test_an_interrupted_import_continues_where_it_stopped(importer):
     assert ImportedItem.objects.values("kind", "wp_id").distinct().count() == (
         ImportedItem.objects.count()
     )
+
+
+def _corpus_files() -> list[str]:
+    from tests.conftest import CORPORA
+
+    folder = CORPORA / "wxr"
+    return sorted(str(p.relative_to(folder)) for p in folder.glob("*/*.xml")) or ["(absent)"]
+
+
+@pytest.mark.parametrize("name", _corpus_files())
+def test_every_corpus_file_is_imported_or_refused_with_a_message(importer, name):
+    from django.core.management.base import CommandError
+
+    from tests.conftest import corpus
+
+    path = corpus("wxr", *name.split("/"))
+    try:
+        result = run_import(path)
+    except CommandError as refused:
+        assert "Nothing was imported" in str(refused) and refused.returncode == 2
+        assert not Post.objects.exists()
+        return
+    assert result.code == 0, result.out  # no record failed
+    assert "records in" in result.out
