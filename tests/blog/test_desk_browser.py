@@ -186,8 +186,11 @@ def test_chooser_by_keyboard_alone_shows_an_author_only_their_media(live_server,
     page.locator(".desk-alt-dialog input").wait_for()
     page.keyboard.type("A bunch of red roses")
     page.keyboard.press("Enter")
-    assert not chooser.is_visible()
-    assert f"![A bunch of red roses](media:{roses.pk})" in page.input_value("#id_body")
+    # The dialog closes and the snippet lands asynchronously: wait, do not sample.
+    chooser.wait_for(state="detached")
+    snippet = f"![A bunch of red roses](media:{roses.pk})"
+    page.wait_for_function("s => document.querySelector('#id_body').value.includes(s)", arg=snippet)
+    assert snippet in page.input_value("#id_body")
     assert page.evaluate("document.activeElement.closest('.CodeMirror') !== null")
 
     # Escape closes it without inserting anything.
