@@ -4,7 +4,8 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.http import HttpResponsePermanentRedirect
+from django.urls import include, path, re_path, reverse
 
 from blog.urls import root_urlpatterns
 
@@ -12,10 +13,25 @@ admin.site.site_header = "cloudblog"
 admin.site.site_title = "cloudblog admin"
 admin.site.index_title = "Site administration"
 
+# Admin pages of models that moved out of blog/ into their own apps: bookmarks and links
+# in old notes keep working (/admin/blog/mediaitem/3/change/ -> /admin/media_library/...).
+_MOVED_ADMIN_MODELS = {"mediaitem": "media_library", "taskrun": "worker"}
+
+
+def _moved_admin_page(request, model: str, rest: str):
+    query = request.META.get("QUERY_STRING", "")
+    target = f"{reverse('admin:index')}{_MOVED_ADMIN_MODELS[model]}/{model}/{rest}"
+    return HttpResponsePermanentRedirect(f"{target}?{query}" if query else target)
+
+
 urlpatterns = [
     # First: /healthz and /readyz (webtier/urls.py), then the Beanstalk daemon's /worker/.
     path("", include("webtier.urls")),
     path("", include("worker.urls")),
+    re_path(
+        rf"^admin/blog/(?P<model>{'|'.join(_MOVED_ADMIN_MODELS)})/(?P<rest>.*)$",
+        _moved_admin_page,
+    ),
     path("admin/", admin.site.urls),
     # The WordPress REST API; ?rest_route= reaches it through its middleware.
     path("wp-json/", include("wordpress.api.urls")),
