@@ -6,35 +6,18 @@ import json
 import os
 import runpy
 import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
+from tests.gunicorn import ROOT, running_gunicorn, server_environ
 from tests.net import unused_port
 
-ROOT = Path(__file__).resolve().parents[2]
-GUNICORN = Path(sys.executable).parent / "gunicorn"
 GRACEFUL_TIMEOUT = 5
 USER_AGENT = 'probe "quoted" \\ agent/1.0'
 REQUEST_ID = "test-request-0123456789"
-
-
-def _wait_for_port(port: int, proc: subprocess.Popen, log: Path, deadline: float = 15) -> None:
-    until = time.monotonic() + deadline
-    while time.monotonic() < until:
-        if proc.poll() is not None:
-            pytest.fail(f"gunicorn exited with {proc.returncode}:\n{log.read_text()}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    pytest.fail(f"gunicorn did not listen on {port}:\n{log.read_text()}")
 
 
 def _get(url: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
@@ -45,22 +28,13 @@ def _get(url: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]
 
 @pytest.fixture
 def gunicorn_env(tmp_path):
-    if not GUNICORN.exists():
-        pytest.skip(f"{GUNICORN} is not installed")
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("GUNICORN_", "DATABASE_", "REDIS_", "DJANGO_", "MEDIA_"))
-    }
-    env.update(
-        CLOUDBLOG_VAR_DIR=str(tmp_path),
+    env = server_environ(
+        tmp_path,
         DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        DJANGO_DEBUG="true",
         GUNICORN_BIND=f"127.0.0.1:{unused_port()}",
         GUNICORN_WORKERS="1",
         GUNICORN_GRACEFUL_TIMEOUT=str(GRACEFUL_TIMEOUT),
     )
-    (tmp_path / "media").mkdir()
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--verbosity=0"],
         cwd=ROOT,
@@ -74,16 +48,7 @@ def gunicorn_env(tmp_path):
 def test_gunicorn_logs_one_json_line_per_request_and_stops_cleanly(gunicorn_env, tmp_path):
     port = int(gunicorn_env["GUNICORN_BIND"].rsplit(":", 1)[1])
     log = tmp_path / "gunicorn.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [str(GUNICORN), "-c", "config/gunicorn.conf.py"],
-            cwd=ROOT,
-            env=gunicorn_env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        _wait_for_port(port, proc, log)
+    with running_gunicorn(gunicorn_env, log) as proc:
         base = f"http://127.0.0.1:{port}"
         health = _get(
             f"{base}/healthz?probe=1",
@@ -92,10 +57,6 @@ def test_gunicorn_logs_one_json_line_per_request_and_stops_cleanly(gunicorn_env,
         ready = _get(f"{base}/readyz", {})
         proc.send_signal(signal.SIGTERM)
         returncode = proc.wait(timeout=GRACEFUL_TIMEOUT + 5)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
     output = log.read_text()
     assert returncode == 0, output

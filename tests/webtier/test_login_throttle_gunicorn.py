@@ -5,20 +5,18 @@ the account's owner, from another address, signs in through either."""
 from __future__ import annotations
 
 import http.cookiejar
-import os
 import re
-import subprocess
 import urllib.error
 import urllib.parse
 import urllib.request
+from contextlib import ExitStack
 
 import pytest
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
-from django.db import connection
 
 from blog import roles
-from tests.config.test_gunicorn import GUNICORN, ROOT, _wait_for_port
 from tests.factories import PASSWORD, make_user
+from tests.gunicorn import running_gunicorn, server_environ, test_database_url
 from tests.net import unused_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -27,52 +25,24 @@ ATTACKER = "203.0.113.66"
 OWNER = "198.51.100.20"
 
 
-def _database_url() -> str:
-    db = connection.settings_dict
-    if db["ENGINE"] != "django.db.backends.mysql":
-        pytest.skip("two instances need a database server to share (DATABASE_URL=mysql://...)")
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"mysql://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 3306}/{db['NAME']}"
-
-
 @pytest.fixture
 def instances(tmp_path):
-    if not GUNICORN.exists():
-        pytest.skip(f"{GUNICORN} is not installed")
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("GUNICORN_", "DATABASE_", "DJANGO_", "MEDIA_", "LOGIN_"))
-    }
-    env.update(
-        CLOUDBLOG_VAR_DIR=str(tmp_path),
-        DATABASE_URL=_database_url(),
-        DJANGO_DEBUG="true",
+    env = server_environ(
+        tmp_path,
+        DATABASE_URL=test_database_url(),
         # Behind one proxy, as behind the ALB: the last X-Forwarded-For hop is the client.
         TRUSTED_PROXY_COUNT="1",
         GUNICORN_WORKERS="1",
     )
-    procs, bases = [], []
-    try:
+    with ExitStack() as servers:
+        bases = []
         for n in range(2):
-            port = unused_port()
-            log = tmp_path / f"web{n}.log"
-            with log.open("wb") as out:
-                proc = subprocess.Popen(
-                    [str(GUNICORN), "-c", "config/gunicorn.conf.py"],
-                    cwd=ROOT,
-                    env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}"},
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                )
-            procs.append(proc)
-            _wait_for_port(port, proc, log)
-            bases.append(f"http://127.0.0.1:{port}")
+            bind = f"127.0.0.1:{unused_port()}"
+            servers.enter_context(
+                running_gunicorn({**env, "GUNICORN_BIND": bind}, tmp_path / f"web{n}.log")
+            )
+            bases.append(f"http://{bind}")
         yield bases
-    finally:
-        for proc in procs:
-            proc.terminate()
-            proc.wait(timeout=15)
 
 
 class _Browser:

@@ -18,13 +18,14 @@ from pathlib import Path
 import pytest
 from django.core import mail
 from django.core.management import CommandError, call_command
-from django.db import connection, transaction
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from blog.models import Comment
 from tests import worker_tasks
 from tests.factories import make_post
+from tests.gunicorn import running_gunicorn, server_environ, test_database_url
 from tests.net import unused_port
 from tests.sqsd import Daemon, make_queues
 from worker import outbox
@@ -174,11 +175,6 @@ def test_the_sweeper_leaves_rows_a_live_sender_may_still_send(queues, tmp_path, 
 # --- Crashes and duplicates ---------------------------------------------------------
 
 
-def _database_url() -> str:
-    s = connection.settings_dict
-    return f"mysql://root@{s['HOST']}:{s['PORT']}/{s['NAME']}"
-
-
 def test_a_job_survives_the_process_dying_between_commit_and_send(queues, tmp_path):
     trace = tmp_path / "runs"
     # An "SQS" that accepts connections and never answers: the sender hangs mid-send,
@@ -195,7 +191,7 @@ def test_a_job_survives_the_process_dying_between_commit_and_send(queues, tmp_pa
         )
         env = {
             **os.environ,
-            "DATABASE_URL": _database_url(),
+            "DATABASE_URL": test_database_url(),
             "TASKS_BACKEND": "sqs",
             "WORKER_QUEUE_URL": queues.url,
             "AWS_ENDPOINT_URL": f"http://127.0.0.1:{black_hole.getsockname()[1]}",
@@ -338,7 +334,7 @@ def test_a_process_that_exits_drains_its_sender_first(queues, tmp_path):
     )
     env = {
         **os.environ,
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": test_database_url(),
         "TASKS_BACKEND": "sqs",
         "WORKER_QUEUE_URL": queues.url,
     }
@@ -358,37 +354,19 @@ def test_a_process_that_exits_drains_its_sender_first(queues, tmp_path):
 
 
 def test_a_gunicorn_worker_sends_its_comment_s_job_and_drains_on_sigterm(queues, author, tmp_path):
-    from tests.config.test_gunicorn import GUNICORN, _wait_for_port
-
     post = make_post(author, title="Served by gunicorn")
     port = unused_port()
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("GUNICORN_", "DATABASE_", "REDIS_", "DJANGO_", "MEDIA_"))
-    }
-    env.update(
-        CLOUDBLOG_VAR_DIR=str(tmp_path),
-        DATABASE_URL=_database_url(),
-        DJANGO_DEBUG="true",
+    env = server_environ(
+        tmp_path,
+        DATABASE_URL=test_database_url(),
         TASKS_BACKEND="sqs",
         WORKER_QUEUE_URL=queues.url,
         GUNICORN_BIND=f"127.0.0.1:{port}",
         GUNICORN_WORKERS="2",  # forked after the app is imported: each starts its own sender
         GUNICORN_GRACEFUL_TIMEOUT="10",
     )
-    (tmp_path / "media").mkdir()
     log = tmp_path / "gunicorn.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [str(GUNICORN), "-c", "config/gunicorn.conf.py"],
-            cwd=REPO,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        _wait_for_port(port, proc, log)
+    with running_gunicorn(env, log) as proc:
         url = f"http://127.0.0.1:{port}" + reverse("blog:comment-post", args=[post.pk])
         data = b"name=Jane+Reader&email=jane%40example.org&body=Nice+post%21"
         request = urllib.request.Request(url, data=data, method="POST")
@@ -397,10 +375,6 @@ def test_a_gunicorn_worker_sends_its_comment_s_job_and_drains_on_sigterm(queues,
             opener.open(request, timeout=10)
         proc.send_signal(signal.SIGTERM)
         returncode = proc.wait(timeout=20)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
     assert answer.value.code == 302, log.read_text()
     assert returncode == 0, log.read_text()
