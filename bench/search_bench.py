@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 # Real words first, most common first (stopwords of InnoDB's list left out on purpose:
 # they are never indexed); the made-up tail gives the rare words.
-REAL = """
+_REAL_TEXT = """
 data server cache query database page post user time code site request test build python
 django redis deploy image team night light water garden river system file network memory
 release design error report search index table field model view template storage queue
@@ -48,8 +48,10 @@ photo camera travel mountain coffee morning weekend kitchen recipe bread flour b
 kayak harbour island forest winter summer autumn spring letter story chapter history museum
 market street bridge station window garden tomato basil lemon orange paper pencil guitar
 piano violin concert festival stadium football tennis cycling running marathon sunrise
-""".split()
-SYLLABLES = "ka lo mi ren tu sa vor qui del an ost pe bra zu nik tor el fa gin ho".split()
+"""
+REAL = _REAL_TEXT.split()
+_SYLLABLE_TEXT = "ka lo mi ren tu sa vor qui del an ost pe bra zu nik tor el fa gin ho"
+SYLLABLES = _SYLLABLE_TEXT.split()
 
 
 def vocabulary(rng: random.Random, size: int = 30_000) -> tuple[list[str], list[float]]:
@@ -108,7 +110,7 @@ def seed_posts(count: int, *, rng: random.Random, batch: int = 2000) -> None:
                     published_at=p.published_at,
                     title=p.title,
                     text=indexed_text(body_html=p.body_html, excerpt="", password=""),
-                )  # fmt: skip
+                )
                 for p in posts
             )
         print(f"  seeded {min(start + batch, count):,} posts", end="\r", flush=True)
@@ -149,7 +151,7 @@ def _queries() -> list[tuple[str, str]]:
         ("rare word", words[20_000]),
         ("medium word", words[150]),
         ("phrase of two common words", f'"{words[0]} {words[1]}"'),
-        ("prefix of the last word", words[5][:4]),
+        ("prefix (typed with *)", words[5][:4] + "*"),
         ("no match", "zzzzqqq"),
     ]
 

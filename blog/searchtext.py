@@ -44,11 +44,12 @@ def plain_text(body_html: str) -> str:
 
 
 def parse_query(query: str) -> list[Term]:
-    """The terms of what a visitor typed: words, and "quoted phrases", in order.
+    """The terms of what a visitor typed: words, "quoted phrases" and prefixes (`kayak*`).
 
     Only word characters survive, so no operator of MariaDB's boolean mode or of FTS5's
-    query language ever reaches the database from the visitor. The last word, when the
-    query ends with it, also matches as a prefix (`kayak` finds `kayaking`).
+    query language ever reaches the database from the visitor. A prefix is only what the
+    visitor asked for with a trailing `*`: on InnoDB a short prefix of a common word
+    expands to many words and costs seconds at 100,000 posts (bench/README.md, "Search").
     """
     query = query[:MAX_QUERY_CHARS]
     terms: list[Term] = []
@@ -57,14 +58,16 @@ def parse_query(query: str) -> list[Term]:
             words = tuple(_words(match.group(1)))
             if words:
                 terms.append(Term(words[:MAX_TERMS]))
-        else:
-            terms.extend(Term((w,)) for w in _words(match.group()))
+            continue
+        token = match.group()
+        words = _words(token)
+        prefix = token.endswith("*") and bool(_WORD.search(token[-2:-1] or " "))
+        terms.extend(Term((w,)) for w in words[:-1])
+        if words:
+            last = words[-1]
+            terms.append(Term((last,), prefix=prefix and len(last) >= PREFIX_MIN_CHARS))
     seen: set[Term] = set()
-    terms = [t for t in terms if not (t in seen or seen.add(t))][:MAX_TERMS]
-    if terms and not terms[-1].is_phrase and len(terms[-1].words[0]) >= PREFIX_MIN_CHARS:
-        if _WORD.fullmatch(query[-1]) and query.lower().endswith(terms[-1].words[0]):
-            terms[-1] = Term(terms[-1].words, prefix=True)
-    return terms
+    return [t for t in terms if not (t in seen or seen.add(t))][:MAX_TERMS]
 
 
 def _words(text: str) -> list[str]:

@@ -205,24 +205,29 @@ class SearchResults:
         sql, params = self._from()
         if self.vendor == "mysql":
             # Title hits first: MATCH on the title alone (its own FULLTEXT index) > 0.
-            order = (
-                "MATCH(e.title) AGAINST (%s IN BOOLEAN MODE) > 0 DESC, "
-                "MATCH(e.title, e.text) AGAINST (%s IN BOOLEAN MODE) DESC"
+            rank = (
+                "MATCH(e.title) AGAINST (%s IN BOOLEAN MODE) > 0 AS in_title, "
+                "MATCH(e.title, e.text) AGAINST (%s IN BOOLEAN MODE) AS score"
             )
-            order_params = [self.match, self.match]
+            rank_params = [self.match, self.match]
         else:
             # Table names are constants; every value below is a parameter.
-            order = (
-                f"e.post_id IN (SELECT rowid FROM {_FTS} WHERE {_FTS} MATCH %s) DESC, "  # noqa: S608
-                f"bm25({_FTS}, 10.0, 1.0)"
+            rank = (
+                f"e.post_id IN (SELECT rowid FROM {_FTS} WHERE {_FTS} MATCH %s) AS in_title, "  # noqa: S608
+                f"-bm25({_FTS}, 10.0, 1.0) AS score"
             )
-            order_params = [f"title : ({self.match})"]
+            rank_params = [f"title : ({self.match})"]
         limit = -1 if stop is None and self.vendor == "sqlite" else (stop or 2**62) - start
+        order = "in_title DESC, score DESC, published_at DESC, post_id DESC"
+        # The page's IDs are ranked first and the text is read for those rows only: sorting
+        # the text of every match along with it cost MariaDB seconds for a common word.
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT e.post_id, e.title, e.text {sql} "
-                f"ORDER BY {order}, e.published_at DESC, e.post_id DESC LIMIT %s OFFSET %s",
-                [*params, *order_params, limit, start],
+                f"SELECT e.post_id, e.title, e.text FROM {_TABLE} e JOIN ("  # noqa: S608 - constants and %s only
+                f"SELECT e.post_id AS post_id, {rank}, e.published_at AS published_at {sql} "
+                f"ORDER BY {order} LIMIT %s OFFSET %s) r ON r.post_id = e.post_id "
+                f"ORDER BY r.{order.replace(', ', ', r.')}",
+                [*rank_params, *params, limit, start],
             )
             rows = cursor.fetchall()
         return [SearchHit(pk, title, text, self.terms) for pk, title, text in rows]
