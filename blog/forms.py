@@ -60,4 +60,5 @@ class ProfileForm(forms.ModelForm):
 
 
 class SearchForm(forms.Form):
-    q = forms.CharField(label="Search", max_length=200, required=False)
+    # No max_length: a longer query is cut to its first words (blog.searchtext), not refused.
+    q = forms.CharField(label="Search", required=False)

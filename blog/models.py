@@ -266,6 +266,37 @@ class Page(Post):
         ordering = ["menu_order", "title"]
 
 
+class SearchEntry(models.Model):
+    """What the site search may find of a post: its title, and its text when it has no password.
+
+    Kept by the post services (blog/services/search.py) for published and scheduled posts
+    only; a draft, private, pending or trashed post has no entry, so its words cannot match
+    whatever a query says. A scheduled post's entry waits for its `published_at`.
+    MariaDB indexes `title` and `(title, text)` with FULLTEXT, SQLite with an FTS5 table
+    (migration 0011).
+    """
+
+    post = models.OneToOneField(
+        Post, primary_key=True, on_delete=models.CASCADE, related_name="search_entry"
+    )
+    kind = models.CharField(max_length=10, choices=Post.Kind.choices)
+    published_at = models.DateTimeField()
+    title = models.CharField(max_length=300)
+    # Plain text of the rendered body and the excerpt; empty for a password-protected post.
+    text = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-published_at", "-post_id"]
+        get_latest_by = "published_at"
+        verbose_name_plural = "search entries"
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return self.post.get_absolute_url()
+
+
 class Revision(models.Model):
     """A snapshot of a post's content, kept on every save of its content."""
 

@@ -273,18 +273,38 @@ def archive(request, year, month=None, day=None):
 
 @require_safe
 def search(request):
+    """Full-text search (blog/services/search.py): title matches first, then relevance.
+
+    Not a shared fragment: every query would be a key of its own.
+    """
     form = SearchForm(request.GET)
     query = form.cleaned_data["q"].strip() if form.is_valid() else ""
-    posts = Post.objects.posts().published()
-    posts = posts.filter(services.search_filter(query)) if query else posts.none()
-    # Not shared: every query would be a key of its own.
-    return _post_list(
-        request,
-        posts,
-        heading=f"Search results for “{query}”" if query else "Search",
-        query=query,
-        shared=False,
+    results = services.post_search(query=query)
+    paginator = Paginator(results, settings.POSTS_PER_PAGE)
+    try:
+        page = paginator.page(request.GET.get("page", 1))
+    except (EmptyPage, PageNotAnInteger):
+        raise Http404("No such page") from None
+    hits = list(page.object_list)
+    rows = Post.objects.for_listing().in_bulk([hit.post_id for hit in hits])
+    page.object_list = []
+    for hit in hits:
+        if post := rows.get(hit.post_id):
+            post.search_hit = hit
+            page.object_list.append(post)
+    listing = render_to_string(
+        "blog/_post_list_items.html",
+        {"page_obj": page, "posts": page.object_list, "query": query},
     )
+    context = {
+        "listing": mark_safe(listing),
+        "page_number": page.number,
+        "heading": f"Search results for “{query}”" if query else "Search",
+        "query": query,
+        "unsearchable": bool(query) and not results.searchable,
+        "feeds": [],
+    }
+    return render(request, "blog/post_list.html", context)
 
 
 # --- single posts and pages -------------------------------------------------

@@ -12,6 +12,7 @@ from django.utils import timezone
 from blog import roles
 from blog.models import Category, Comment, Post, Tag
 from blog.rendering import render_comment, render_post_body
+from blog.services import search_entries_refresh
 
 PASSWORD = "correct-horse-battery-staple"
 _seq = itertools.count(1)
@@ -61,6 +62,8 @@ def make_post(author, **fields) -> Post:
     post.save()
     post.categories.set(categories)
     post.tags.set(tags)
+    # As every post service does: the search index follows the post.
+    search_entries_refresh(post_ids=[post.pk])
     return post
 
 

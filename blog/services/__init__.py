@@ -47,9 +47,14 @@ from blog.services.posts import (
     post_write,
     reserved_slugs,
     revision_restore,
-    search_filter,
-    search_words,
     trash_empty,
+)
+from blog.services.search import (
+    SearchResults,
+    post_search,
+    search_entries_rebuild,
+    search_entries_refresh,
+    search_filter,
 )
 from blog.services.taxonomy import (
     category_delete,
@@ -62,6 +67,7 @@ from blog.services.users import user_role_check, user_set_role, user_update_prof
 
 __all__ = [
     "CommentRefused",
+    "SearchResults",
     "autosave_discard",
     "autosave_pending",
     "autosave_write",
@@ -90,12 +96,14 @@ __all__ = [
     "post_publish",
     "post_recount_comments",
     "post_restore",
+    "post_search",
     "post_trash",
     "post_write",
     "reserved_slugs",
     "revision_restore",
+    "search_entries_rebuild",
+    "search_entries_refresh",
     "search_filter",
-    "search_words",
     "tag_delete",
     "tag_save",
     "trash_empty",

@@ -10,7 +10,6 @@ from functools import cache
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.urls import URLResolver, get_resolver
 from django.utils import timezone
 from django.utils.text import slugify
@@ -24,6 +23,7 @@ from blog.services.permissions import (
     post_can_edit,
     post_can_publish,
 )
+from blog.services.search import search_entries_refresh
 from media_library.render import media_ids_in, media_ids_in_source
 from media_library.services import media_unusable
 from webtier import hooks
@@ -242,6 +242,7 @@ def post_write(*, post: Post, by) -> Post:
     _render_and_save(post, by=by, stored=stored)
     _link_media(post)
     _keep_revision(post, stored=stored, author=by, when=now)
+    search_entries_refresh(post_ids=[post.pk])
     pages_changed()
     return post
 
@@ -312,6 +313,7 @@ def _post_import(*, post: Post, by, categories, tags, modified_at, trashed_at) -
             relation.set(wanted)
     _link_media(post, new=stored is None)
     _keep_revision(post, stored=stored, author=post.author, when=modified_at or post.created_at)
+    search_entries_refresh(post_ids=[post.pk])
     pages_changed()
     return post
 
@@ -326,6 +328,7 @@ def post_publish(*, post: Post, by, when=None) -> Post:
     post.published_at = when or post.published_at
     _normalize_schedule(post, timezone.now())
     post.save(update_fields=["status", "published_at", "updated_at"])
+    search_entries_refresh(post_ids=[post.pk])
     pages_changed()
     return post
 
@@ -340,6 +343,7 @@ def post_trash(*, post: Post, by) -> Post:
     post.status = Post.Status.TRASH
     post.trashed_at = timezone.now()
     post.save(update_fields=["status", "status_before_trash", "trashed_at", "updated_at"])
+    search_entries_refresh(post_ids=[post.pk])
     pages_changed()
     return post
 
@@ -376,6 +380,7 @@ def post_restore(*, post: Post, by) -> Post:
     post.save(
         update_fields=["status", "status_before_trash", "trashed_at", "published_at", "updated_at"]
     )
+    search_entries_refresh(post_ids=[post.pk])
     pages_changed()
     return post
 
@@ -405,22 +410,3 @@ def revision_restore(*, revision: Revision, by) -> Post:
     for field in CONTENT_FIELDS:
         setattr(post, field, getattr(revision, field))
     return post_write(post=post, by=by)
-
-
-def search_words(query: str) -> list[str]:
-    """The words a search looks for: at most eight, so a query cannot cost a scan per word."""
-    return [w for w in query.split() if w][:8]
-
-
-def search_filter(query: str) -> Q:
-    """Every word in the title, or in the body or excerpt of a post with no password.
-
-    A password-protected post is found by its title only, as its title is all a reader
-    without the password sees: matching its text would let anyone confirm that text
-    one word at a time. Every door that searches (the site, the API) uses this.
-    """
-    condition = Q()
-    for word in search_words(query):
-        in_text = Q(body__icontains=word) | Q(excerpt__icontains=word)
-        condition &= Q(title__icontains=word) | (Q(password="") & in_text)
-    return condition

@@ -223,40 +223,6 @@ def test_the_last_day_of_the_calendar_is_not_a_server_error_in_another_zone(clie
     assert client.get("/9999/12/").status_code == 404
 
 
-def test_search_finds_words_in_title_or_body(client, author):
-    make_post(author, title="Sourdough starter", body="Flour and water.")
-    make_post(author, title="Kayaks", body="Paddling with flour sacks.")
-    make_post(author, title="Nothing", body="Unrelated.")
-    make_post(author, title="Flour draft", status=Post.Status.DRAFT)
-
-    html = client.get(reverse("blog:search"), {"q": "flour"}).content.decode()
-
-    assert "Sourdough starter" in html and "Kayaks" in html
-    assert "Nothing</a>" not in html and "Flour draft" not in html
-    assert "noindex" in html
-
-
-def test_search_finds_a_password_protected_post_by_its_title_but_never_its_text(client, author):
-    make_post(
-        author,
-        title="Locked diary",
-        body="The combination is marmalade.",
-        excerpt="Quokka sightings.",
-        password="opensesame",
-    )
-    make_post(author, title="Open notes", body="Marmalade recipes.", excerpt="Quokka photos.")
-
-    by_title = client.get(reverse("blog:search"), {"q": "diary"}).content.decode()
-    by_body = client.get(reverse("blog:search"), {"q": "marmalade"}).content.decode()
-    by_excerpt = client.get(reverse("blog:search"), {"q": "quokka"}).content.decode()
-    both_words = client.get(reverse("blog:search"), {"q": "locked combination"}).content.decode()
-
-    assert "Locked diary" in by_title and "marmalade" not in by_title.lower()
-    assert "Locked diary" not in by_body and "Open notes" in by_body
-    assert "Locked diary" not in by_excerpt and "Open notes" in by_excerpt
-    assert "Locked diary" not in both_words
-
-
 def test_friendly_404_page(client):
     response = client.get("/no/such/thing/")
 

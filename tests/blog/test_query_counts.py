@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from blog.models import Category, Comment, Post, Tag
+from blog.services import search_entries_refresh
 from tests.factories import make_comment, make_page, make_post
 
 pytestmark = pytest.mark.django_db
@@ -73,6 +74,7 @@ def _seed(count, *, authors, categories, tags, rng, first=0):
             )
         )
     Post.objects.bulk_create(posts)
+    search_entries_refresh(post_ids=[p.pk for p in posts])
     Post.categories.through.objects.bulk_create(
         Post.categories.through(post_id=p.pk, category_id=c.pk)
         for p in posts

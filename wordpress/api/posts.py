@@ -70,7 +70,8 @@ def _collection_queryset(call: Call, kind: str):
         raise invalid_params({"status": "Status is forbidden."})
     qs = Post.objects.filter(kind=kind).filter(_status_filter(statuses, user, kind))
     if args.get("search"):
-        qs = qs.filter(services.search_filter(args["search"]))
+        # The site's full-text search; drafts and the like, which only editors list, by LIKE.
+        qs = qs.filter(services.search_filter(args["search"], unpublished=statuses != ["publish"]))
     for name, lookup in (("author", "author_id__in"), ("include", "pk__in"), ("slug", "slug__in")):
         if args.get(name):
             qs = qs.filter(**{lookup: args[name]})

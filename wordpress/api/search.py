@@ -2,16 +2,17 @@
 (`type=term`), in WordPress's search-result shape: id, title, url, type, subtype, _links.
 
 As WordPress's post search handler: published content only (whoever asks), ordered by
-relevance (title matches first, then newest). A password-protected post matches by its
-title only, so a search can never probe the words of a body it would not show.
+relevance. It is the site's own search (blog/services/search.py): full text, title matches
+first, a password-protected post by its title only, so a search can never probe the words
+of a body it would not show.
 """
 
 from __future__ import annotations
 
-from django.db.models import Case, IntegerField, Q, Value, When
+from django.db.models import Q
 
 from blog.models import Category, Post, Tag
-from blog.services import search_filter, search_words
+from blog.services import SearchResults, post_search
 from wordpress.api import schemas
 from wordpress.api.posts import paginate
 from wordpress.api.routing import READ, Call, Endpoint, Reply, Route, register
@@ -31,19 +32,17 @@ def _subtypes(call: Call, allowed: tuple[str, ...]) -> list[str]:
 
 def _post_results(call: Call) -> Reply:
     kinds = _subtypes(call, POST_SUBTYPES)
-    qs = Post.objects.published().filter(kind__in=kinds)
     search = call.args.get("search")
     if search:
-        qs = qs.filter(search_filter(search))
-        title_hits = Q()
-        for word in search_words(search):
-            title_hits &= Q(title__icontains=word)
-        relevance = Case(
-            When(title_hits, then=Value(0)), default=Value(1), output_field=IntegerField()
+        found = post_search(
+            query=search,
+            kinds=kinds,
+            include=call.args.get("include"),
+            exclude=call.args.get("exclude"),
         )
-        qs = qs.order_by(relevance, "-published_at", "-id")
-    else:
-        qs = qs.order_by("-published_at", "-id")
+        rows, headers = paginate(call, _Hits(found), route="wp/v2/search")
+        return Reply([_post_result(post, call) for post in rows], headers=headers)
+    qs = Post.objects.published().filter(kind__in=kinds).order_by("-published_at", "-id")
     if call.args.get("include"):
         qs = qs.filter(pk__in=call.args["include"])
     if call.args.get("exclude"):
@@ -52,6 +51,21 @@ def _post_results(call: Call) -> Reply:
         call, qs.only("id", "kind", "title", "slug", "published_at"), route="wp/v2/search"
     )
     return Reply([_post_result(post, call) for post in rows], headers=headers)
+
+
+class _Hits:
+    """Search results as paginate() reads a query set: count(), and a slice of posts."""
+
+    def __init__(self, results: SearchResults):
+        self.results = results
+
+    def count(self) -> int:
+        return self.results.count()
+
+    def __getitem__(self, window: slice) -> list[Post]:
+        ids = [hit.post_id for hit in self.results[window]]
+        posts = Post.objects.only("id", "kind", "title", "slug", "published_at").in_bulk(ids)
+        return [posts[pk] for pk in ids if pk in posts]
 
 
 def _post_result(post: Post, call: Call) -> dict:

@@ -36,7 +36,11 @@ def test_index_lists_the_site_routes(client):
 
 # --- search ---------------------------------------------------------------------------
 
+# InnoDB's FULLTEXT index sees only committed rows: post searches run in committed tests.
+_committed = pytest.mark.django_db(transaction=True)
 
+
+@_committed
 def test_search_finds_posts_and_pages_in_wordpress_result_shape(client, author):
     post = make_post(author, title="Harbour lights", body="Boats at dawn")
     page = make_page(author, title="About the harbour")
@@ -57,6 +61,7 @@ def test_search_finds_posts_and_pages_in_wordpress_result_shape(client, author):
     assert hit["_links"]["about"] == [{"href": "http://testserver/wp-json/wp/v2/types/post"}]
 
 
+@_committed
 def test_search_subtype_limits_to_pages(client, author):
     make_post(author, title="Harbour post")
     page = make_page(author, title="Harbour page")
@@ -64,12 +69,14 @@ def test_search_subtype_limits_to_pages(client, author):
     assert [r["id"] for r in response.json()] == [page.pk]
 
 
+@_committed
 def test_search_ranks_title_matches_before_body_matches(client, author):
     in_title = make_post(author, title="Kelp forests")
     make_post(author, title="Something else", body="A note about kelp")
     assert client.get("/wp-json/wp/v2/search", {"search": "kelp"}).json()[0]["id"] == in_title.pk
 
 
+@_committed
 def test_search_protected_post_matches_by_title_only(client, author):
     protected = make_post(
         author, title="Locked box", body="The treasure map", excerpt="treasure", password="pw"
@@ -81,6 +88,7 @@ def test_search_protected_post_matches_by_title_only(client, author):
     assert [r["id"] for r in found] == [protected.pk]
 
 
+@_committed
 def test_search_never_returns_unpublished_content_even_to_its_author(client, author, app_auth):
     make_post(author, title="Secret draft", status=Post.Status.DRAFT)
     make_post(author, title="Secret private", status=Post.Status.PRIVATE)
@@ -106,6 +114,27 @@ def test_search_terms_by_type(client):
     assert [r["id"] for r in only_tags] == [tag.pk]
 
 
+@_committed
+def test_posts_search_is_the_site_search_and_editors_also_find_their_drafts(
+    client, author, editor, app_auth
+):
+    published = make_post(author, title="Harbour", body="Seals on the pier")
+    draft = make_post(author, title="Pier plans", body="Seals again", status=Post.Status.DRAFT)
+    make_post(author, title="Locked", body="Seals", password="pw", status=Post.Status.DRAFT)
+
+    anonymous = client.get("/wp-json/wp/v2/posts", {"search": "seals"}).json()
+    listed = client.get(
+        "/wp-json/wp/v2/posts", {"search": "seals", "status": "publish,draft"}, **app_auth(editor)
+    ).json()
+    odd = client.get("/wp-json/wp/v2/posts", {"search": '+-*"()~<>@ seals'})
+
+    assert [p["id"] for p in anonymous] == [published.pk]
+    assert {p["id"] for p in listed} == {published.pk, draft.pk}
+    assert odd.status_code == 200 and [p["id"] for p in odd.json()] == [published.pk]
+    assert client.get("/wp-json/wp/v2/search", {"search": "()~<>"}).json() == []
+
+
+@_committed
 def test_search_paginates_and_refuses_bad_arguments(client, author):
     for n in range(3):
         make_post(author, title=f"Tide table {n}")
