@@ -8,7 +8,6 @@ nor miss one not yet committed. The periodic jobs are in blog/periodic.py.
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db.models import Q
@@ -16,6 +15,7 @@ from django.urls import reverse
 from django_tasks import task
 
 from blog.models import Comment
+from blog.site_settings import site_settings
 
 
 def _moderators():
@@ -53,7 +53,7 @@ def notify_comment(comment_id: int) -> str:
         if author is None or not author.email or comment.user_id == author.pk:
             return "no author to tell"
         send_mail(
-            subject=f"[{settings.SITE_NAME}] New comment on “{post.title}”",
+            subject=f"[{site_settings().title}] New comment on “{post.title}”",
             message=(
                 f"{comment.author_name} commented on “{post.title}”:\n\n"
                 f"{comment.body}\n\nSee it at {link}\n"
@@ -68,7 +68,7 @@ def notify_comment(comment_id: int) -> str:
             return "no moderators"
         queue = reverse("admin:blog_comment_changelist") + "?status__exact=pending"
         send_mail(
-            subject=f"[{settings.SITE_NAME}] Comment awaiting moderation on “{post.title}”",
+            subject=f"[{site_settings().title}] Comment awaiting moderation on “{post.title}”",
             message=(
                 f"{comment.author_name} <{comment.author_email}> wrote on “{post.title}”:\n\n"
                 f"{comment.body}\n\nApprove or reject it in the moderation queue: {queue}\n"

@@ -94,6 +94,8 @@ MIDDLEWARE = [
     # Content-Security-Policy (django-csp). Inside the page cache, so a cached page keeps
     # the header (and nonce) it was rendered with.
     "csp.middleware.CSPMiddleware",
+    # The admin's Site settings, read once per rendered request (blog/site_settings.py).
+    "blog.middleware.SiteSettingsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

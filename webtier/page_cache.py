@@ -51,6 +51,8 @@ GRACE_SECONDS = 120
 LOCK_SECONDS = 10
 WAIT_SECONDS = 2.0
 _POLL = 0.05
+# A shared value is re-read at least daily, even if no change ever bumps the generation.
+SHARED_SECONDS = 24 * 3600
 # Ours; the apps add theirs (webtier/hooks.py).
 _OWN_UNCACHED = ("/healthz", "/readyz")
 _BYPASS_COOKIES = ("messages", PIN_COOKIE)
@@ -109,6 +111,26 @@ def cached_fragment(name: str, render: Callable[[], str]) -> str:
         entry = {"generation": generation, "fresh_until": time.time() + fresh, "html": html}
         cache.set(key, entry, timeout=int(fresh) + 1)
     return html
+
+
+def shared_value(name: str, load: Callable[[], object]) -> object:
+    """A small value that many requests read and that changes rarely (the site's settings).
+
+    Kept in Redis under the page generation, so whatever makes pages stale
+    (pages_changed(), after commit) makes every instance call `load` again at once. A
+    `load` that read before the commit is filed under the old generation, so no race
+    can keep an old value. Without the page cache there is no generation: `load` runs
+    every time.
+    """
+    if not _enabled():
+        return load()
+    key = f"shared:{name}"
+    generation, entry = _lookup(key)
+    if entry is not None:
+        return entry["value"]
+    value = load()
+    cache.set(key, {"generation": generation, "value": value}, timeout=SHARED_SECONDS)
+    return value
 
 
 def _request_cacheable(request) -> bool:

@@ -51,6 +51,7 @@ from blog.services.posts import (
     search_words,
     trash_empty,
 )
+from blog.services.site import site_settings_can_manage, site_settings_update
 from blog.services.taxonomy import (
     category_delete,
     category_is_own_ancestor,
@@ -96,6 +97,8 @@ __all__ = [
     "revision_restore",
     "search_filter",
     "search_words",
+    "site_settings_can_manage",
+    "site_settings_update",
     "tag_delete",
     "tag_save",
     "trash_empty",

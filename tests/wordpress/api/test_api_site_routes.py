@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from django.conf import settings
 
 from blog.models import Post
 from tests.factories import make_category, make_page, make_post, make_tag
@@ -115,68 +112,6 @@ def test_search_paginates_and_refuses_bad_arguments(client, author):
     assert bad.status_code == 400 and bad.json()["code"] == "rest_invalid_param"
     past = client.get("/wp-json/wp/v2/search", {"search": "tide", "page": 9})
     assert past.status_code == 400 and past.json()["code"] == "rest_post_invalid_page_number"
-
-
-# --- settings -------------------------------------------------------------------------
-
-
-def test_settings_are_for_administrators_only(client, author, app_auth):
-    anonymous = client.get("/wp-json/wp/v2/settings")
-    assert anonymous.status_code == 401
-    assert anonymous.json() == {
-        "code": "rest_forbidden",
-        "message": "Sorry, you are not allowed to do that.",
-        "data": {"status": 401},
-    }
-    as_author = client.get("/wp-json/wp/v2/settings", **app_auth(author))
-    assert as_author.status_code == 403 and as_author.json()["code"] == "rest_forbidden"
-    post = client.post(
-        "/wp-json/wp/v2/settings",
-        json.dumps({"title": "Mine now"}),
-        content_type="application/json",
-        **app_auth(author, "2"),
-    )
-    assert post.status_code == 403
-
-
-def test_administrator_reads_the_settings(client, administrator, app_auth):
-    response = client.get("/wp-json/wp/v2/settings", **app_auth(administrator))
-    assert response.status_code == 200
-    data = response.json()
-    assert data["title"] == settings.SITE_NAME
-    assert data["description"] == settings.SITE_TAGLINE
-    assert data["posts_per_page"] == settings.POSTS_PER_PAGE
-    assert data["timezone"] == settings.TIME_ZONE
-    assert data["url"] == "http://testserver"
-    assert data["date_format"] == "j F Y" and data["language"] == "en_US"
-
-
-def test_settings_post_echoes_current_values_and_refuses_changes(client, administrator, app_auth):
-    auth = app_auth(administrator)
-    current = client.get("/wp-json/wp/v2/settings", **auth).json()
-    same = client.post(
-        "/wp-json/wp/v2/settings", json.dumps(current), content_type="application/json", **auth
-    )
-    assert same.status_code == 200 and same.json() == current
-    changed = client.post(
-        "/wp-json/wp/v2/settings",
-        json.dumps({"title": "Another name", "posts_per_page": 5}),
-        content_type="application/json",
-        **auth,
-    )
-    assert changed.status_code == 400
-    body = changed.json()
-    assert body["code"] == "rest_invalid_param"
-    assert "SITE_NAME" in body["data"]["params"]["title"]
-    assert "POSTS_PER_PAGE" in body["data"]["params"]["posts_per_page"]
-    wrong_type = client.post(
-        "/wp-json/wp/v2/settings",
-        json.dumps({"posts_per_page": "many"}),
-        content_type="application/json",
-        **auth,
-    )
-    assert wrong_type.status_code == 400 and "posts_per_page" in wrong_type.json()["data"]["params"]
-    assert client.get("/wp-json/wp/v2/settings", **auth).json() == current
 
 
 # --- types, statuses, taxonomies ------------------------------------------------------
