@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from blog.models import Post
 from tests.factories import make_category, make_page, make_post, make_tag
@@ -112,6 +114,43 @@ def test_search_paginates_and_refuses_bad_arguments(client, author):
     assert bad.status_code == 400 and bad.json()["code"] == "rest_invalid_param"
     past = client.get("/wp-json/wp/v2/search", {"search": "tide", "page": 9})
     assert past.status_code == 400 and past.json()["code"] == "rest_post_invalid_page_number"
+
+
+def test_search_embeds_each_results_post_with_the_same_few_queries_for_5_or_40(client, author):
+    category = make_category(name="Harbours")
+    for n in range(40):
+        make_post(author, title=f"Harbour log {n}", categories=[category])
+    make_page(author, title="Harbour map")
+
+    def embedded(per_page):
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(
+                "/wp-json/wp/v2/search", {"search": "harbour", "per_page": per_page, "_embed": "1"}
+            )
+        assert response.status_code == 200
+        return len(queries), response.json()
+
+    small, five = embedded(5)
+    large, forty = embedded(40)
+    assert len(five) == 5 and len(forty) == 40 and small == large, (small, large)
+    first = forty[0]["_embedded"]["self"][0]
+    assert first["id"] == forty[0]["id"] and first["title"]["rendered"].startswith("Harbour")
+    assert first["link"] == forty[0]["url"] and "content" not in first  # embed context
+    pages = client.get(
+        "/wp-json/wp/v2/search", {"search": "map", "subtype": "page", "_embed": "self"}
+    ).json()
+    assert pages[0]["_embedded"]["self"][0]["type"] == "page"
+    plain = client.get("/wp-json/wp/v2/search", {"search": "harbour"}).json()
+    assert "_embedded" not in plain[0]
+
+
+def test_search_embeds_terms_too(client):
+    make_category(name="Tides")
+    found = client.get(
+        "/wp-json/wp/v2/search", {"type": "term", "search": "tides", "_embed": "1"}
+    ).json()
+    term = found[0]["_embedded"]["self"][0]
+    assert term["name"] == "Tides" and term["taxonomy"] == "category"
 
 
 # --- types, statuses, taxonomies ------------------------------------------------------
