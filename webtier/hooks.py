@@ -8,6 +8,11 @@ webtier imports no app: the apps tell it the few facts of theirs it needs.
   be a cache key of its own.
 - *Next change*: when a cached page may change with no write to say so (a scheduled
   post going live). The page cache keeps nothing fresh past the earliest answer.
+- *Shared reads*: a GET that carries credentials (an API client's Authorization) but
+  whose answer is, once they are checked, the one an anonymous reader gets. The
+  provider answers None (not such a read) or a function that checks the credentials
+  given the cached answer, and returns what to send: that answer (its headers made
+  the caller's) or a refusal.
 
 Registration is idempotent, so a `ready()` that runs twice (tests) changes nothing.
 """
@@ -17,9 +22,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from django.http import HttpRequest, HttpResponse
+
 _private: list[str] = []
 _uncached: list[str] = []
 _next_change: list[Callable[[datetime], datetime | None]] = []
+CredentialsCheck = Callable[[HttpResponse], HttpResponse]
+_shared_reads: list[Callable[[HttpRequest], CredentialsCheck | None]] = []
 
 
 def _add(registry: list, *items) -> None:
@@ -52,3 +61,12 @@ def uncached_paths() -> tuple[str, ...]:
 def next_change(after: datetime) -> datetime | None:
     due = [when for provider in _next_change if (when := provider(after)) is not None]
     return min(due, default=None)
+
+
+def register_shared_read(provider: Callable[[HttpRequest], CredentialsCheck | None]) -> None:
+    _add(_shared_reads, provider)
+
+
+def shared_read(request: HttpRequest) -> CredentialsCheck | None:
+    """The credentials check of the first provider that calls `request` a shared read."""
+    return next((check for p in _shared_reads if (check := p(request)) is not None), None)

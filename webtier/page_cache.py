@@ -20,6 +20,13 @@
   needs releasing and never holds back the next re-render.
 - Redis down: every request renders from the database (the cache backend misses
   at once), nothing fails.
+- A signed-in API read whose answer is the anonymous one (hooks.shared_read: a
+  `context=view` read of published content) uses the anonymous reader's entry: on a
+  hit, only the credentials are checked (a wrong password is still refused and
+  counted); on a miss the app renders the anonymous answer, marks the request
+  (SHARED_READ_FLAG) and it is stored for everyone. Such a hit is never offered to an
+  edge cache, and an entry that is not a 200 or mentions protected content is not
+  used for it.
 - EDGE_CACHE_SECONDS > 0 lets a shared cache in front (haproxy, a CDN) keep a fresh
   page for that long (`s-maxage`), never past the entry's own freshness: the price is
   that a change reaches anonymous readers up to that many seconds late. Browsers
@@ -56,6 +63,10 @@ SHARED_SECONDS = 24 * 3600
 # Ours; the apps add theirs (webtier/hooks.py).
 _OWN_UNCACHED = ("/healthz", "/readyz")
 _BYPASS_COOKIES = ("messages", PIN_COOKIE)
+# Set on a request by the app that rendered, for a signed-in caller, the anonymous answer.
+SHARED_READ_FLAG = "page_cache_shared_read"
+# A signed-in reader may be allowed to see what this marks hidden from anonymous ones.
+_PERSONAL_MARKERS = (b'"protected":true', b'"protected": true')
 
 
 def _enabled() -> bool:
@@ -141,10 +152,27 @@ def _request_cacheable(request) -> bool:
     # visitor too: a shared cache must neither answer nor keep such a request (RFC 9111).
     if "HTTP_AUTHORIZATION" in request.META:
         return False
+    return _cookies_allow(request)
+
+
+def _cookies_allow(request) -> bool:
     cookies = request.COOKIES
     return settings.SESSION_COOKIE_NAME not in cookies and not any(
         name in cookies for name in _BYPASS_COOKIES
     )
+
+
+def _shared_read_check(request):
+    """The credentials check when this signed-in GET may share the anonymous entry."""
+    never = (*_OWN_UNCACHED, *hooks.private_paths(), *hooks.uncached_paths())
+    if (
+        request.method not in ("GET", "HEAD")
+        or "HTTP_AUTHORIZATION" not in request.META
+        or request.path.startswith(never)
+        or not _cookies_allow(request)
+    ):
+        return None
+    return hooks.shared_read(request)
 
 
 def _response_cacheable(response) -> bool:
@@ -201,14 +229,29 @@ def _offer_to_edge(response, fresh_until: float) -> None:
         response["Cache-Control"] = f"public, s-maxage={seconds}"
 
 
-def _from_entry(entry: dict, state: str) -> HttpResponse:
+def _from_entry(entry: dict, state: str, *, edge: bool = True) -> HttpResponse:
     response = HttpResponse(entry["content"], status=entry["status"])
     for name, value in entry["headers"]:
         response[name] = value
     response["X-Cache"] = state
-    if state == "HIT":
+    if state == "HIT" and edge:
         _offer_to_edge(response, entry["fresh_until"])
     return response
+
+
+def _store(key: str, generation: int, response, started) -> None:
+    fresh = _fresh_for(started)
+    if fresh > 0:
+        headers = [(k, v) for k, v in response.items() if k.lower() != "x-request-id"]
+        entry = {
+            "generation": generation,
+            "status": response.status_code,
+            "headers": headers,
+            "content": response.content,
+            "fresh_until": time.time() + fresh,
+        }
+        cache.set(key, entry, timeout=int(fresh) + GRACE_SECONDS)
+        _offer_to_edge(response, entry["fresh_until"])
 
 
 class PageCacheMiddleware:
@@ -216,8 +259,13 @@ class PageCacheMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if not _enabled() or not _request_cacheable(request):
+        if not _enabled():
             return self.get_response(request)
+        if not _request_cacheable(request):
+            check = _shared_read_check(request)
+            if check is None:
+                return self.get_response(request)
+            return self._shared_read(request, check)
         key = _key(request)
         generation, entry = _lookup(key)
         if entry and entry["fresh_until"] > time.time():
@@ -246,17 +294,26 @@ class PageCacheMiddleware:
             cache.delete(lock)
             response["X-Cache"] = "MISS"
             return response
-        fresh = _fresh_for(started)
-        if fresh > 0:
-            headers = [(k, v) for k, v in response.items() if k.lower() != "x-request-id"]
-            entry = {
-                "generation": generation,
-                "status": response.status_code,
-                "headers": headers,
-                "content": response.content,
-                "fresh_until": time.time() + fresh,
-            }
-            cache.set(key, entry, timeout=int(fresh) + GRACE_SECONDS)
-            _offer_to_edge(response, entry["fresh_until"])
+        _store(key, generation, response, started)
+        response["X-Cache"] = "MISS"
+        return response
+
+    def _shared_read(self, request, check):
+        """A signed-in read that the anonymous entry answers: see the module's doc."""
+        key = _key(request)
+        generation, entry = _lookup(key)
+        usable = (
+            entry is not None
+            and entry["fresh_until"] > time.time()
+            and entry["status"] == 200
+            and not any(marker in entry["content"] for marker in _PERSONAL_MARKERS)
+        )
+        if usable:
+            return check(_from_entry(entry, "HIT", edge=False))
+        started = timezone.now()
+        response = self.get_response(request)
+        if getattr(request, SHARED_READ_FLAG, False) and _response_cacheable(response):
+            _store(key, generation, response, started)
+            response.headers.pop("Cache-Control", None)  # no edge keeps a signed-in answer
         response["X-Cache"] = "MISS"
         return response

@@ -144,7 +144,16 @@ def register_routes() -> None:
         Route(
             "/wp/v2/settings",
             "wp/v2",
-            [Endpoint(READ, _get, {}), Endpoint(EDIT, _update, writable, strict_body=True)],
+            [
+                Endpoint(READ, _get, {}, permitted=services.site_settings_can_manage),
+                Endpoint(
+                    EDIT,
+                    _update,
+                    writable,
+                    strict_body=True,
+                    permitted=services.site_settings_can_manage,
+                ),
+            ],
             schema=settings_schema,
             answers="item",
         )
