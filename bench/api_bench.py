@@ -175,6 +175,9 @@ def main(argv=None) -> int:
                     time.sleep(0.5)
     finally:
         if made:
+            # Requests wrk gave up on may still wait in the servers' queues: revoked under
+            # them, each would count as a wrong password and lock the account out.
+            time.sleep(10)
             _manage(env, "app_password", "revoke", args.username, "--name", made)
 
     report = {**report_head(args, "bench/api_bench.py", argv, host, tool), "rows": rows}
