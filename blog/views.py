@@ -38,6 +38,7 @@ from blog.forms import CommentForm, PostPasswordForm, ProfileForm, SearchForm
 from blog.models import Category, Comment, Post, Tag
 from blog.site_settings import site_settings
 from webtier import throttle
+from webtier.holes import mark_personal
 from webtier.page_cache import cached_fragment
 from webtier.request import client_ip
 from webtier.routing import is_writer_unavailable
@@ -139,6 +140,9 @@ def _comment_tree(post: Post) -> list[Comment]:
 
 
 def _render_post(request, post: Post, *, form=None, status=200, preview=False):
+    if post.password:
+        # Who unlocked it, or may edit it, reads the text: signed-in readers get it whole.
+        mark_personal()
     if not _is_unlocked(request, post):
         return render(
             request,
@@ -156,14 +160,13 @@ def _render_post(request, post: Post, *, form=None, status=200, preview=False):
         return render_to_string("blog/_post_article.html", {"post": post, "comments": comments})
 
     # What every reader of a public post sees is rendered once per change; the edit
-    # link and the comment form are the reader's own.
+    # link and who is commenting are the reader's own (holes in the templates).
     shared = post.is_public and not post.password and not preview
     context = {
         "post": post,
         "article": mark_safe(cached_fragment(f"post:{post.pk}", article) if shared else article()),
         "comment_form": form,
         "preview": preview,
-        "can_edit": services.post_can_edit(user=request.user, post=post),
     }
     template = "blog/page_detail.html" if post.kind == Post.Kind.PAGE else "blog/post_detail.html"
     return render(request, template, context, status=status)

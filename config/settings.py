@@ -89,7 +89,8 @@ MIDDLEWARE = [
     *(["whitenoise.middleware.WhiteNoiseMiddleware"] if STATIC_ROOT.is_dir() else []),
     # Decides, before anything reads, whether this request may read from the replica.
     "webtier.routing.ReplicaRoutingMiddleware",
-    # Anonymous pages from Redis, before sessions or anything else does work.
+    # Anonymous pages from Redis, before sessions or anything else does work; signed-in
+    # readers' pages too, finished by HoleFillMiddleware below (webtier/holes.py).
     "webtier.page_cache.PageCacheMiddleware",
     # Content-Security-Policy (django-csp). Inside the page cache, so a cached page keeps
     # the header (and nonce) it was rendered with.
@@ -101,6 +102,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A signed-in reader's page from the shared copy the page cache found: their user,
+    # session, CSRF token and messages are known by now.
+    "webtier.holes.HoleFillMiddleware",
     # /?rest_route= and the API's discovery Link header on every HTML page.
     "wordpress.api.middleware.RestApiMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

@@ -13,6 +13,9 @@ webtier imports no app: the apps tell it the few facts of theirs it needs.
   provider answers None (not such a read) or a function that checks the credentials
   given the cached answer, and returns what to send: that answer (its headers made
   the caller's) or a refusal.
+- *Holes*: the few bits of a shared page that depend on who reads it (a name, an edit
+  link, a CSRF token), each a function that renders it from the request for a signed-in
+  reader (webtier/holes.py).
 
 Registration is idempotent, so a `ready()` that runs twice (tests) changes nothing.
 """
@@ -29,6 +32,7 @@ _uncached: list[str] = []
 _next_change: list[Callable[[datetime], datetime | None]] = []
 CredentialsCheck = Callable[[HttpResponse], HttpResponse]
 _shared_reads: list[Callable[[HttpRequest], CredentialsCheck | None]] = []
+_holes: dict[str, Callable[..., str]] = {}
 
 
 def _add(registry: list, *items) -> None:
@@ -48,6 +52,20 @@ def register_uncached_paths(*prefixes: str) -> None:
 def register_next_change(provider: Callable[[datetime], datetime | None]) -> None:
     """`provider(now)` answers the next moment after `now` a page changes by itself."""
     _add(_next_change, provider)
+
+
+def register_hole(name: str, fill: Callable[..., str]) -> None:
+    """`fill(request, **arguments)` is the HTML a signed-in reader sees in hole `name`.
+
+    It reads the request (request.user, the session), never a list of posts: it runs on
+    every signed-in page view the page cache answers. Its arguments are what the
+    template's `{% hole %}` tag passed (numbers and strings, kept with the page).
+    """
+    _holes[name] = fill
+
+
+def hole_fill(name: str) -> Callable[..., str] | None:
+    return _holes.get(name)
 
 
 def private_paths() -> tuple[str, ...]:
