@@ -116,12 +116,13 @@ class RestView(APIView):
                 "rest_no_route", "No route was found matching the URL and request method.", 404
             )
         route_obj, url_args = found
+        # As rest_send_allow_header: on every answer of a matched route, errors included.
+        request._wp_allow = ", ".join(route_obj.allowed_methods(request.user))
         if method == "OPTIONS":
             # As WordPress's rest_handle_options_request: the route's description and
             # schema, for a browser's CORS preflight too (wordpress/api/cors.py).
             from wordpress.api.index import describe_route
 
-            request._wp_allow = ", ".join(route_obj.allowed_methods(request.user))
             return Response(describe_route(route_obj, api_root(request), with_schema=True))
         endpoint = route_obj.endpoint_for("GET" if method == "HEAD" else method)
         if endpoint is None:
@@ -162,11 +163,13 @@ class RestView(APIView):
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
-        allow = getattr(request, "_wp_allow", None)
+        allow = getattr(request, "_wp_allow", "")
         if allow:
             response["Allow"] = allow  # what this caller may do here, not every verb
-        elif allow is not None:
-            response.headers.pop("Allow", None)  # nothing (WordPress sends no header then)
+        else:
+            # No route matched, or nothing is allowed: WordPress sends no header (DRF's
+            # would list every verb of the view).
+            response.headers.pop("Allow", None)
         # WordPress sends these two on every REST answer; the origin-dependent CORS
         # headers come from django-cors-headers (config/settings.py, CORS_*).
         response["Access-Control-Expose-Headers"] = ", ".join(settings.CORS_EXPOSE_HEADERS)

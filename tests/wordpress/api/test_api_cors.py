@@ -70,6 +70,14 @@ def test_every_route_answers_options_with_its_description(client, author):
     assert unknown.status_code == 200 and unknown.json() == []
 
 
+def test_errors_carry_the_callers_allow_and_unknown_routes_none(client, author):
+    draft = make_post(author, status="draft")
+    hidden = client.get(f"/wp-json/wp/v2/posts/{draft.pk}")
+    assert hidden.status_code == 401 and hidden["Allow"] == "GET"
+    missing = client.get("/wp-json/wp/v2/no-such-thing")
+    assert missing.status_code == 404 and "Allow" not in missing
+
+
 def test_credentialed_get_from_another_origin_is_readable_with_its_paging_headers(
     client, author, app_auth
 ):
