@@ -2,9 +2,12 @@
 
 Eight rows, one after the other, at `--connections` keep-alive connections for
 `--duration` seconds each: /wp-json/wp/v2/posts with per_page=10 and 100, without and
-with `_embed`, each anonymous (through the page cache, warmed first) and with an
-application password over HTTP Basic (never cached: rendered every time, read from the
-writer).
+with `_embed`, each anonymous and with an application password over HTTP Basic. Both
+are served from the page cache once warm: a signed-in `context=view` read of published
+posts shares the anonymous entry, after its credentials are checked
+(wordpress/api/shared_reads.py). `--edit-rows` adds the same reads in `context=edit`
+with the application password, which are never cached: rendered every time, from the
+writer.
 
 The application password is `$BENCH_APP_PASSWORD` for `--username`, or, when the site's
 environment is known (`--env-file`, or the local cluster's state), one made for the run
@@ -74,6 +77,7 @@ def make_app_password(env: dict, username: str, name: str) -> str:
 def warm(url: str, headers: dict, rounds: int = 5) -> dict:
     for _ in range(rounds):
         status, got, body = _get(url, headers)
+        got = {k.title(): v for k, v in got.items()}  # haproxy passes names lower-cased
         if status != 200:
             raise SystemExit(f"{url} answered {status}: {body[:300]!r}")
     return {
@@ -96,10 +100,10 @@ def print_report(report: dict) -> None:
         f"{report['tool']}, {settings['connections']} connections, "
         f"{settings['duration']:g} s per row, {host['date']}\n"
     )
-    print(f"{'row':<44} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}  X-Cache  bytes")
+    print(f"{'row':<56} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}  X-Cache  bytes")
     for row in report["rows"].values():
         print(
-            f"{row['name']:<44} {row['rps']:>8.0f} {row['p50_ms']:>8.1f} {row['p99_ms']:>8.1f} "
+            f"{row['name']:<56} {row['rps']:>8.0f} {row['p50_ms']:>8.1f} {row['p99_ms']:>8.1f} "
             f"{row['errors']:>7}  {row['x_cache'] or '-':<7}  {row['bytes']}"
         )
 
@@ -112,6 +116,11 @@ def main(argv=None) -> int:
     parser.add_argument("--username", default="admin", help="whose application password")
     add_site_arguments(parser)
     parser.add_argument("--label", default="cluster", help="what was measured, for the record")
+    parser.add_argument(
+        "--edit-rows",
+        action="store_true",
+        help="also the signed-in context=edit reads (never cached: the render's cost)",
+    )
     parser.add_argument("--out", type=Path, help="JSON report (default bench/results/...)")
     args = parser.parse_args(argv)
     host = machine()  # before the run, for its load average
@@ -131,12 +140,17 @@ def main(argv=None) -> int:
     token = base64.b64encode(f"{args.username}:{secret}".encode()).decode()
     who = {"anonymous": {}, "app password": {"Authorization": f"Basic {token}"}}
 
+    people = list(who.items())
+    if args.edit_rows:
+        people.append(("app password, context=edit", who["app password"]))
     rows = {}
     try:
         for per_page in (10, 100):
             for embed in (False, True):
-                for person, headers in who.items():
+                for person, headers in people:
                     query = f"per_page={per_page}" + ("&_embed=1" if embed else "")
+                    if person.endswith("context=edit"):
+                        query += "&context=edit"
                     name = f"per_page={per_page}{', _embed' if embed else ''}, {person}"
                     url = f"{args.url}{COLLECTION}?{query}"
                     print(f"measuring {name}", file=sys.stderr)
@@ -161,6 +175,9 @@ def main(argv=None) -> int:
                     time.sleep(0.5)
     finally:
         if made:
+            # Requests wrk gave up on may still wait in the servers' queues: revoked under
+            # them, each would count as a wrong password and lock the account out.
+            time.sleep(10)
             _manage(env, "app_password", "revoke", args.username, "--name", made)
 
     report = {**report_head(args, "bench/api_bench.py", argv, host, tool), "rows": rows}

@@ -490,5 +490,6 @@ class CommentAdmin(admin.ModelAdmin):
         services.comment_update(comment=obj, by=request.user)
 
 
-# Users and roles live in their own module; importing it registers them.
-from blog import admin_users  # noqa: E402, F401
+# Users and roles, and the site's settings, live in their own modules; importing
+# them registers them.
+from blog import admin_site_settings, admin_users  # noqa: E402, F401

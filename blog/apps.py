@@ -28,10 +28,13 @@ class BlogConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from blog.holes import HOLES
         from webtier import hooks
         from worker import registry
 
         hooks.register_private_paths(*PRIVATE_PATHS)
+        for name, fill in HOLES.items():
+            hooks.register_hole(name, fill)
         hooks.register_uncached_paths(*UNCACHED_PATHS)
         hooks.register_next_change(_next_scheduled_publish)
         registry.register_periodic("empty-trash", "blog.periodic.empty_trash")

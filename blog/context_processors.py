@@ -1,7 +1,12 @@
 from __future__ import annotations
 
-from django.conf import settings
+from blog.site_settings import site_settings
 
 
 def site(request) -> dict:
-    return {"SITE_NAME": settings.SITE_NAME, "SITE_TAGLINE": settings.SITE_TAGLINE}
+    # The admin's Site settings (blog/site_settings.py): one Redis read per page.
+    options = site_settings()
+    return {
+        "SITE_NAME": options.title,
+        "SITE_TAGLINE": options.description,
+    }

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import nh3
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.syndication.views import Feed
 from django.shortcuts import get_object_or_404
@@ -13,6 +12,7 @@ from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
 
 from blog.models import Category, Comment, Post, Tag
+from blog.site_settings import site_settings
 from media_library.render import media_expand
 
 FEED_ITEMS = 20
@@ -66,10 +66,10 @@ class PostsFeed(Feed):
     description_template = None
 
     def title(self, obj=None):
-        return _feed_title(settings.SITE_NAME)
+        return _feed_title(site_settings().title)
 
     def description(self, obj=None):
-        return settings.SITE_TAGLINE
+        return site_settings().description
 
     subtitle = description
 
@@ -117,7 +117,7 @@ class CategoryFeed(PostsFeed):
         return get_object_or_404(Category, slug=slug)
 
     def title(self, obj=None):
-        return _feed_title(f"{settings.SITE_NAME} » {obj.name}")
+        return _feed_title(f"{site_settings().title} » {obj.name}")
 
     def link(self, obj=None):
         return obj.get_absolute_url()
@@ -147,7 +147,7 @@ class AuthorFeed(PostsFeed):
         return get_object_or_404(get_user_model(), username=username, is_active=True)
 
     def title(self, obj=None):
-        return _feed_title(f"{settings.SITE_NAME} » {obj.get_full_name() or obj.get_username()}")
+        return _feed_title(f"{site_settings().title} » {obj.get_full_name() or obj.get_username()}")
 
     def link(self, obj=None):
         return reverse("blog:author", args=[obj.get_username()])
@@ -162,10 +162,10 @@ class AuthorAtomFeed(AuthorFeed):
 
 class CommentsFeed(Feed):
     def title(self):
-        return _feed_title(f"Comments on {settings.SITE_NAME}")
+        return _feed_title(f"Comments on {site_settings().title}")
 
     def description(self):
-        return f"The latest comments on {settings.SITE_NAME}"
+        return f"The latest comments on {site_settings().title}"
 
     subtitle = description
 

@@ -4,6 +4,8 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 HONEYPOT_FIELD = "homepage"
+# Who is commenting: asked of anonymous visitors only (a signed-in one is their account).
+IDENTITY_FIELDS = ("name", "email", "url")
 
 
 class CommentForm(forms.Form):
@@ -31,7 +33,14 @@ class CommentForm(forms.Form):
             self.fields["name"].required = True
             self.fields["email"].required = True
         else:
-            del self.fields["name"], self.fields["email"], self.fields["url"]
+            for name in IDENTITY_FIELDS:
+                del self.fields[name]
+
+    def identity_fields(self) -> list:
+        return [self[name] for name in IDENTITY_FIELDS if name in self.fields]
+
+    def message_fields(self) -> list:
+        return [field for field in self.visible_fields() if field.name not in IDENTITY_FIELDS]
 
     def honeypot(self) -> str:
         """What was typed in the field humans never see (bots fill it in)."""

@@ -14,6 +14,9 @@ from django.utils import timezone
 from django.utils.html import strip_tags
 from django.utils.text import Truncator
 
+# The site's settings are a model of this app, kept in a module of their own.
+from blog.site_settings import SiteSettings, default_comment_status  # noqa: F401
+
 EXCERPT_WORDS = 55  # WordPress's excerpt_length
 
 
@@ -153,7 +156,7 @@ class Post(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     sticky = models.BooleanField(default=False, help_text="Keep at the top of the home page.")
     comment_status = models.CharField(
-        max_length=10, choices=CommentStatus.choices, default=CommentStatus.OPEN
+        max_length=10, choices=CommentStatus.choices, default=default_comment_status
     )
     password = models.CharField(
         max_length=100, blank=True, help_text="Visitors must enter it to read the post."

@@ -1,4 +1,4 @@
-"""The blog's work off the web request: comment mail.
+"""The blog's work off the web request: comment mail, pages rendered into the cache.
 
 Every task may run twice (SQS delivers at least once), so each one is idempotent or
 harmless twice. Services enqueue with `enqueue_on_commit` (worker/enqueue.py), never
@@ -8,14 +8,15 @@ nor miss one not yet committed. The periodic jobs are in blog/periodic.py.
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db.models import Q
 from django.urls import reverse
 from django_tasks import task
 
-from blog.models import Comment
+from blog.models import Category, Comment, Post
+from blog.site_settings import site_settings
+from webtier import page_refresh
 
 
 def _moderators():
@@ -53,7 +54,7 @@ def notify_comment(comment_id: int) -> str:
         if author is None or not author.email or comment.user_id == author.pk:
             return "no author to tell"
         send_mail(
-            subject=f"[{settings.SITE_NAME}] New comment on “{post.title}”",
+            subject=f"[{site_settings().title}] New comment on “{post.title}”",
             message=(
                 f"{comment.author_name} commented on “{post.title}”:\n\n"
                 f"{comment.body}\n\nSee it at {link}\n"
@@ -68,7 +69,7 @@ def notify_comment(comment_id: int) -> str:
             return "no moderators"
         queue = reverse("admin:blog_comment_changelist") + "?status__exact=pending"
         send_mail(
-            subject=f"[{settings.SITE_NAME}] Comment awaiting moderation on “{post.title}”",
+            subject=f"[{site_settings().title}] Comment awaiting moderation on “{post.title}”",
             message=(
                 f"{comment.author_name} <{comment.author_email}> wrote on “{post.title}”:\n\n"
                 f"{comment.body}\n\nApprove or reject it in the moderation queue: {queue}\n"
@@ -79,3 +80,50 @@ def notify_comment(comment_id: int) -> str:
         return f"{len(recipients)} moderators told"
     # Moderated (spam, trash) before the mail went out: say nothing.
     return f"comment is {comment.status}"
+
+
+def pages_showing(post_ids: list[int], *, comments: bool = False) -> list[str]:
+    """The pages a change to these posts shows on, the most read first: each public post,
+    the home page, the first page of its categories (and theirs above), tags and author,
+    then the feeds."""
+    posts = (
+        Post.objects.filter(pk__in=post_ids)
+        .select_related("author")
+        .prefetch_related("categories", "tags")
+    )
+    own, archives = [], []
+    feeds = [reverse("blog:feed"), reverse("blog:feed-atom")]
+    if comments:
+        feeds += [reverse("blog:comments-feed"), reverse("blog:comments-feed-atom")]
+    parents = None
+    for post in posts:
+        if not post.is_public:
+            continue
+        own.append(post.get_absolute_url())
+        if post.is_page:
+            continue
+        if parents is None:
+            parents = dict(Category.objects.values_list("slug", "parent__slug"))
+        for category in post.categories.all():
+            slug = category.slug
+            while slug and (archive := reverse("blog:category", args=[slug])) not in archives:
+                archives.append(archive)
+                feeds.append(reverse("blog:category-feed", args=[slug]))
+                slug = parents.get(slug)
+        for tag in post.tags.all():
+            archives.append(tag.get_absolute_url())
+            feeds.append(reverse("blog:tag-feed", args=[tag.slug]))
+        if post.author is not None:
+            username = post.author.get_username()
+            archives.append(reverse("blog:author", args=[username]))
+            feeds.append(reverse("blog:author-feed", args=[username]))
+    return list(dict.fromkeys([*own, reverse("blog:home"), *archives, *feeds]))
+
+
+@task
+def refresh_pages(post_ids: list[int], comments: bool = False) -> str:
+    """Write-through: render the pages these posts show on into the page cache, so their
+    first reader after a change finds them there (webtier/page_refresh.py). Harmless twice:
+    the cache keeps whichever render started last."""
+    statuses = page_refresh.refresh_pages(pages_showing(post_ids, comments=comments))
+    return f"{len(statuses)} pages rendered"

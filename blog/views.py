@@ -36,7 +36,9 @@ from blog import services
 from blog.apps import PRIVATE_PATHS, UNCACHED_PATHS
 from blog.forms import CommentForm, PostPasswordForm, ProfileForm, SearchForm
 from blog.models import Category, Comment, Post, Tag
+from blog.site_settings import site_settings
 from webtier import throttle
+from webtier.holes import mark_personal
 from webtier.page_cache import cached_fragment
 from webtier.request import client_ip
 from webtier.routing import is_writer_unavailable
@@ -54,7 +56,7 @@ def _paginate(request, queryset):
     table and sort every matching post (17 ms at 1,000 posts, measured); the ID
     query walks (kind, sticky, published_at) in order and stops after one page.
     """
-    paginator = Paginator(queryset.values_list("pk", flat=True), settings.POSTS_PER_PAGE)
+    paginator = Paginator(queryset.values_list("pk", flat=True), site_settings().posts_per_page)
     try:
         page = paginator.page(request.GET.get("page", 1))
     except (EmptyPage, PageNotAnInteger):
@@ -138,6 +140,9 @@ def _comment_tree(post: Post) -> list[Comment]:
 
 
 def _render_post(request, post: Post, *, form=None, status=200, preview=False):
+    if post.password:
+        # Who unlocked it, or may edit it, reads the text: signed-in readers get it whole.
+        mark_personal()
     if not _is_unlocked(request, post):
         return render(
             request,
@@ -155,14 +160,13 @@ def _render_post(request, post: Post, *, form=None, status=200, preview=False):
         return render_to_string("blog/_post_article.html", {"post": post, "comments": comments})
 
     # What every reader of a public post sees is rendered once per change; the edit
-    # link and the comment form are the reader's own.
+    # link and who is commenting are the reader's own (holes in the templates).
     shared = post.is_public and not post.password and not preview
     context = {
         "post": post,
         "article": mark_safe(cached_fragment(f"post:{post.pk}", article) if shared else article()),
         "comment_form": form,
         "preview": preview,
-        "can_edit": services.post_can_edit(user=request.user, post=post),
     }
     template = "blog/page_detail.html" if post.kind == Post.Kind.PAGE else "blog/post_detail.html"
     return render(request, template, context, status=status)

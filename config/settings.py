@@ -83,22 +83,28 @@ MIDDLEWARE = [
     # One id per request, in the response and the access log (webtier/request.py).
     "webtier.request.RequestIdMiddleware",
     # CORS for the API, outside the page cache: a cached answer gets the caller's origin.
-    "corsheaders.middleware.CorsMiddleware",
+    "wordpress.api.cors.WordPressCorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files: nginx serves them in production; WhiteNoise covers a bare gunicorn.
     *(["whitenoise.middleware.WhiteNoiseMiddleware"] if STATIC_ROOT.is_dir() else []),
     # Decides, before anything reads, whether this request may read from the replica.
     "webtier.routing.ReplicaRoutingMiddleware",
-    # Anonymous pages from Redis, before sessions or anything else does work.
+    # Anonymous pages from Redis, before sessions or anything else does work; signed-in
+    # readers' pages too, finished by HoleFillMiddleware below (webtier/holes.py).
     "webtier.page_cache.PageCacheMiddleware",
     # Content-Security-Policy (django-csp). Inside the page cache, so a cached page keeps
     # the header (and nonce) it was rendered with.
     "csp.middleware.CSPMiddleware",
+    # The admin's Site settings, read once per rendered request (blog/site_settings.py).
+    "blog.middleware.SiteSettingsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A signed-in reader's page from the shared copy the page cache found: their user,
+    # session, CSRF token and messages are known by now.
+    "webtier.holes.HoleFillMiddleware",
     # /?rest_route= and the API's discovery Link header on every HTML page.
     "wordpress.api.middleware.RestApiMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -282,6 +288,9 @@ CORS_ALLOW_HEADERS = (
     "Authorization", "X-WP-Nonce", "Content-Disposition", "Content-MD5", "Content-Type",
 )  # fmt: skip
 CORS_EXPOSE_HEADERS = ("X-WP-Total", "X-WP-TotalPages", "Link")
+# WordPress sends no Access-Control-Max-Age: a preflight is answered by the API's view
+# (wordpress/api/cors.py), with the route's description and the caller's Allow.
+CORS_PREFLIGHT_MAX_AGE = 0
 LOGIN_URL = "blog:login"
 LOGIN_REDIRECT_URL = "blog:profile"
 LOGOUT_REDIRECT_URL = "blog:home"

@@ -1,18 +1,29 @@
-"""Full-page cache for anonymous readers, shared by every instance through Redis.
+"""Full-page cache, shared by every instance through Redis: anonymous pages whole,
+signed-in readers' pages with their holes filled in.
 
-- Only anonymous GET/HEAD of public pages: a request carrying a session, a
-  message or a read-your-writes pin cookie, or an Authorization header, is never
-  served from, or stored in, the cache; a response that sets a cookie or says
-  private/no-store is not stored.
+- Only GET/HEAD of public pages: a request carrying a message or a read-your-writes pin
+  cookie, or an Authorization header, is never served from, or stored in, the cache; a
+  response that sets a cookie or says private/no-store is not stored.
+- A signed-in reader (a session cookie) gets the page an anonymous reader gets, with the
+  few bits that are theirs filled in per request (webtier/holes.py): the page is kept
+  twice, whole for anonymous readers and cut at its holes for signed-in ones, both from
+  one render of the anonymous request (no cookie at all). Pages that differ for them in
+  more than their holes (not a 200 HTML page, or a view that says so) are rendered
+  whole for them, as before.
 - Invalidation is one generation counter in Redis that every page key includes:
   publishing, editing, trashing a post or moderating a comment bumps it, and every
   instance's next request misses at once. A bump that cannot reach Redis bumps the
   database-held key epoch instead (webtier/cache.py), which empties everything.
+- Write-through: after a change, a task renders the pages it shows on again into the
+  cache (`refresh_pages` in webtier/page_refresh.py), so their first reader finds them.
+  Every store is versioned by the generation it was rendered under and when its render
+  started: an older render finishing late never replaces a newer one.
 - A scheduled post must appear at its time with no write to trigger anything, so
   an entry is fresh only until the next scheduled publish time.
-- A miss right after a change may be rendered from a replica that has not caught
-  up yet; so a page rendered within READ_YOUR_WRITES_SECONDS of the last change
-  (the lag the site is built to tolerate) is fresh only until that window ends.
+- A miss right after a change may be rendered from a replica that has not caught up
+  yet; so a page rendered within READ_YOUR_WRITES_SECONDS of the last change
+  (the lag the site is built to tolerate) is fresh only until that window ends. A
+  write-through render reads the writer and is not held to that.
 - No stampede: an entry stays for a grace period after it goes stale; one request
   (the holder of a short lock) renders it again while the others get the stale
   copy; on a cold miss the others wait briefly for the first render. Each stale
@@ -20,18 +31,28 @@
   needs releasing and never holds back the next re-render.
 - Redis down: every request renders from the database (the cache backend misses
   at once), nothing fails.
+- A signed-in API read whose answer is the anonymous one (hooks.shared_read: a
+  `context=view` read of published content with an application password) uses the
+  anonymous reader's entry: on a hit, only the credentials are checked (a wrong
+  password is still refused and counted); on a miss the app renders the anonymous
+  answer, marks the request (SHARED_READ_FLAG) and it is stored for everyone. Such a
+  hit is never offered to an edge cache, and an entry that is not a 200 or mentions
+  protected content is not used for it.
 - EDGE_CACHE_SECONDS > 0 lets a shared cache in front (haproxy, a CDN) keep a fresh
   page for that long (`s-maxage`), never past the entry's own freshness: the price is
   that a change reaches anonymous readers up to that many seconds late. Browsers
   ignore `s-maxage` and get no other lifetime; a stale copy or an uncached render
-  is never offered.
+  is never offered, nor is a signed-in reader's page.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
+import threading
 import time
 from collections.abc import Callable
+from functools import partial
 
 from django.conf import settings
 from django.core.cache import cache
@@ -39,7 +60,7 @@ from django.db import transaction
 from django.http import HttpResponse
 from django.utils import timezone
 
-from webtier import hooks
+from webtier import holes, hooks
 from webtier.cache import bump_epoch, redis_marked_down
 from webtier.routing import PIN_COOKIE, pinned_to_writer, reads_from_replica
 
@@ -47,17 +68,36 @@ logger = logging.getLogger(__name__)
 
 GENERATION_KEY = "page-generation"
 CHANGED_AT_KEY = "page-changed-at"
+ORIGINS_KEY = "page-origins"
+# A request the site makes to itself to render a page into the cache (write-through).
+# An environ key, not a header: no client can send it.
+REFRESH_ENVIRON = "cloudblog.page_refresh"
 GRACE_SECONDS = 120
 LOCK_SECONDS = 10
 WAIT_SECONDS = 2.0
 _POLL = 0.05
+# Without SITE_URL, write-through renders for the addresses readers used lately.
+_MAX_ORIGINS = 4
+_ORIGIN_SEEN_SECONDS = 3600
 # Ours; the apps add theirs (webtier/hooks.py).
 _OWN_UNCACHED = ("/healthz", "/readyz")
 _BYPASS_COOKIES = ("messages", PIN_COOKIE)
+_store_lock = threading.Lock()
+# A shared value is re-read at least daily, even if no change ever bumps the generation.
+SHARED_SECONDS = 24 * 3600
+# Set on a request by the app that rendered, for a signed-in caller, the anonymous answer.
+SHARED_READ_FLAG = "page_cache_shared_read"
+# A signed-in reader may be allowed to see what this marks hidden from anonymous ones.
+_PERSONAL_MARKERS = (b'"protected":true', b'"protected": true')
 
 
 def _enabled() -> bool:
     return settings.PAGE_CACHE_SECONDS > 0
+
+
+def enabled() -> bool:
+    """Is the page cache on (so a write-through is worth a task)?"""
+    return _enabled()
 
 
 def pages_changed() -> None:
@@ -87,9 +127,10 @@ def _bump_generation() -> None:
 def cached_fragment(name: str, render: Callable[[], str]) -> str:
     """A piece of a page that is the same for every visitor (a post list, the sidebar).
 
-    Logged-in pages are never cached whole, but most of what they show is shared:
-    kept under the same generation and freshness rules as whole pages, so it is
-    fresh exactly when they are. An exception from `render` (a 404) stores nothing.
+    Pages rendered whole for one reader (a preview, a visitor just after a write) still
+    share most of what they show: kept under the same generation and freshness rules as
+    whole pages, so it is fresh exactly when they are. An exception from `render` (a 404)
+    stores nothing. A hole inside shows its anonymous version (webtier/holes.py).
     """
     if not _enabled() or pinned_to_writer():
         # A visitor who just wrote must see it: no shared copy stands in for the writer
@@ -103,7 +144,8 @@ def cached_fragment(name: str, render: Callable[[], str]) -> str:
     if entry and entry["fresh_until"] > time.time():
         return entry["html"]
     started = timezone.now()
-    html = render()
+    with holes.shared_fragment():
+        html = render()
     fresh = _fresh_for(started)
     if fresh > 0:
         entry = {"generation": generation, "fresh_until": time.time() + fresh, "html": html}
@@ -111,18 +153,65 @@ def cached_fragment(name: str, render: Callable[[], str]) -> str:
     return html
 
 
-def _request_cacheable(request) -> bool:
+def shared_value(name: str, load: Callable[[], object]) -> object:
+    """A small value that many requests read and that changes rarely (the site's settings).
+
+    Kept in Redis under the page generation, so whatever makes pages stale
+    (pages_changed(), after commit) makes every instance call `load` again at once. A
+    `load` that read before the commit is filed under the old generation, so no race
+    can keep an old value. Without the page cache there is no generation: `load` runs
+    every time.
+    """
+    if not _enabled():
+        return load()
+    key = f"shared:{name}"
+    generation, entry = _lookup(key)
+    if entry is not None:
+        return entry["value"]
+    value = load()
+    cache.set(key, {"generation": generation, "value": value}, timeout=SHARED_SECONDS)
+    return value
+
+
+def _reader(request) -> str | None:
+    """Who asks: an anonymous or a signed-in reader (a session cookie); None: no cache."""
     never = (*_OWN_UNCACHED, *hooks.private_paths(), *hooks.uncached_paths())
     if request.method not in ("GET", "HEAD") or request.path.startswith(never):
-        return False
+        return None
     # Credentials in a header (an API client's application password) are a signed-in
     # visitor too: a shared cache must neither answer nor keep such a request (RFC 9111).
     if "HTTP_AUTHORIZATION" in request.META:
-        return False
+        return None
     cookies = request.COOKIES
-    return settings.SESSION_COOKIE_NAME not in cookies and not any(
-        name in cookies for name in _BYPASS_COOKIES
-    )
+    if any(name in cookies for name in _BYPASS_COOKIES):
+        # A message to show, or a write whose result a replica may not have yet.
+        return None
+    return "signed-in" if settings.SESSION_COOKIE_NAME in cookies else "anonymous"
+
+
+def _shared_read_check(request):
+    """The credentials check when this GET with credentials may share the anonymous
+    entry (hooks.shared_read), or None."""
+    never = (*_OWN_UNCACHED, *hooks.private_paths(), *hooks.uncached_paths())
+    cookies = request.COOKIES
+    if (
+        request.method not in ("GET", "HEAD")
+        or "HTTP_AUTHORIZATION" not in request.META
+        or request.path.startswith(never)
+        or settings.SESSION_COOKIE_NAME in cookies
+        or any(name in cookies for name in _BYPASS_COOKIES)
+    ):
+        return None
+    return hooks.shared_read(request)
+
+
+def _as_anonymous(request):
+    """The same GET without its cookies: the shared copy is rendered from this."""
+    anonymous = copy.copy(request)
+    anonymous.META = {k: v for k, v in request.META.items() if k != "HTTP_COOKIE"}
+    anonymous.environ = anonymous.META
+    anonymous.COOKIES = {}
+    return anonymous
 
 
 def _response_cacheable(response) -> bool:
@@ -138,6 +227,16 @@ def _response_cacheable(response) -> bool:
 
 def _key(request) -> str:
     return f"page:{request.scheme}:{request.get_host()}:{request.get_full_path()}"
+
+
+def _holes_key(key: str) -> str:
+    """The same page cut at its holes, for signed-in readers."""
+    return "page-holes" + key.removeprefix("page")
+
+
+def _stamp_key(key: str) -> str:
+    """The (generation, render start) of what is stored under `key`."""
+    return "page-stamp" + key.removeprefix("page")
 
 
 def _lookup(key: str) -> tuple[int, dict | None]:
@@ -157,19 +256,62 @@ def lock_key(key: str, generation: int, entry: dict | None) -> str:
     return f"{key}:lock:{generation}:{entry['fresh_until'] if entry else 'cold'}"
 
 
-def _fresh_for(now) -> float:
+def _fresh_for(now, *, replica_lag: bool = True) -> float:
     """Seconds this render stays fresh: the cache lifetime, or less if a post is due
     or the replica it may have read from could still be catching up."""
     due = hooks.next_change(now)
     lifetime = float(settings.PAGE_CACHE_SECONDS)
     if due:
         lifetime = min(lifetime, (due - now).total_seconds())
-    changed_at = cache.get(CHANGED_AT_KEY)
+    changed_at = cache.get(CHANGED_AT_KEY) if replica_lag else None
     if changed_at is not None:
         lag_window_ends = changed_at + settings.READ_YOUR_WRITES_SECONDS - time.time()
         if lag_window_ends > 0:
             lifetime = min(lifetime, lag_window_ends)
     return lifetime
+
+
+def store_if_newer(key: str, entries: dict, *, stamp: tuple[int, float], timeout: int) -> bool:
+    """Store a render's entries unless what `key` holds was rendered later.
+
+    `stamp` is (generation, when the render started): a newer generation wins, and in one
+    generation the later render. A stamp from a generation above the current one (the
+    counter was lost with Redis) no longer counts. False when it was not stored.
+    """
+    stamp_key = _stamp_key(key)
+    store = getattr(cache, "set_many_if_newer", None)
+    if store is not None:
+        return store(
+            entries, generation_key=GENERATION_KEY, stamp_key=stamp_key, stamp=stamp,
+            timeout=timeout,
+        )  # fmt: skip
+    with _store_lock:  # a per-process cache (no Redis): a lock makes it atomic
+        got = cache.get_many([GENERATION_KEY, stamp_key])
+        held = got.get(stamp_key)
+        if held and held[0] <= (got.get(GENERATION_KEY) or 0) and tuple(held) > stamp:
+            return False
+        cache.set_many({**entries, stamp_key: stamp}, timeout=timeout)
+    return True
+
+
+def origins() -> list[str]:
+    """Where the site is read (scheme://host): SITE_URL, else the addresses seen lately."""
+    if settings.SITE_URL:
+        return [settings.SITE_URL]
+    return list(cache.get(ORIGINS_KEY) or {})
+
+
+def _remember_origin(request) -> None:
+    if settings.SITE_URL:
+        return
+    origin = f"{request.scheme}://{request.get_host()}"
+    seen = cache.get(ORIGINS_KEY) or {}
+    now = time.time()
+    if now - seen.get(origin, 0) < _ORIGIN_SEEN_SECONDS:
+        return
+    seen[origin] = now
+    latest = sorted(seen.items(), key=lambda item: item[1], reverse=True)[:_MAX_ORIGINS]
+    cache.set(ORIGINS_KEY, dict(latest), timeout=7 * 86400)
 
 
 def _offer_to_edge(response, fresh_until: float) -> None:
@@ -179,12 +321,12 @@ def _offer_to_edge(response, fresh_until: float) -> None:
         response["Cache-Control"] = f"public, s-maxage={seconds}"
 
 
-def _from_entry(entry: dict, state: str) -> HttpResponse:
+def _from_entry(entry: dict, state: str, *, edge: bool = True) -> HttpResponse:
     response = HttpResponse(entry["content"], status=entry["status"])
     for name, value in entry["headers"]:
         response[name] = value
     response["X-Cache"] = state
-    if state == "HIT":
+    if state == "HIT" and edge:
         _offer_to_edge(response, entry["fresh_until"])
     return response
 
@@ -194,47 +336,111 @@ class PageCacheMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if not _enabled() or not _request_cacheable(request):
+        if not _enabled():
             return self.get_response(request)
+        if request.META.get(REFRESH_ENVIRON):
+            generation = cache.get(GENERATION_KEY) or 0
+            return self._render(request, _key(request), generation, None, writer=True)[0]
+        reader = _reader(request)
+        if reader is None:
+            check = _shared_read_check(request)
+            if check is None:
+                return self.get_response(request)
+            return self._shared_read(request, check)
+        return self._serve(request, _key(request), signed_in=reader == "signed-in")
+
+    def _shared_read(self, request, check):
+        """An API read with credentials that the anonymous entry answers (module doc)."""
         key = _key(request)
         generation, entry = _lookup(key)
-        if entry and entry["fresh_until"] > time.time():
-            return _from_entry(entry, "HIT")
-        lock = lock_key(key, generation, entry)
-        if cache.add(lock, 1, timeout=LOCK_SECONDS) or redis_marked_down():
-            return self._render(request, key, generation, lock)
-        if entry:
-            return _from_entry(entry, "STALE")  # another request is rendering it
-        deadline = time.monotonic() + WAIT_SECONDS
-        while time.monotonic() < deadline:
-            time.sleep(_POLL)
-            _, entry = _lookup(key)
-            if entry:
-                return _from_entry(entry, "HIT")
-            if cache.get(lock) is None:
-                break  # that render could not be stored (a 405, a redirect): no use waiting
-        return self._render(request, key, generation, lock)
-
-    def _render(self, request, key: str, generation: int, lock: str):
-        started = timezone.now()
+        usable = (
+            entry is not None
+            and entry["fresh_until"] > time.time()
+            and entry["status"] == 200
+            and not any(marker in entry["content"] for marker in _PERSONAL_MARKERS)
+        )
+        if usable:
+            return check(_from_entry(entry, "HIT", edge=False))
+        started_at, started = time.time(), timezone.now()
         response = self.get_response(request)
+        if getattr(request, SHARED_READ_FLAG, False) and _response_cacheable(response):
+            fresh = _fresh_for(started)
+            if fresh > 0:
+                headers = [(k, v) for k, v in response.items() if k.lower() != "x-request-id"]
+                entry = {
+                    "generation": generation,
+                    "status": response.status_code,
+                    "headers": headers,
+                    "fresh_until": time.time() + fresh,
+                    "content": response.content,
+                }
+                # Never offered to an edge cache: the request carried credentials.
+                timeout = int(fresh) + GRACE_SECONDS
+                store_if_newer(key, {key: entry}, stamp=(generation, started_at), timeout=timeout)
+        response["X-Cache"] = "MISS"
+        return response
+
+    def _serve(self, request, key: str, *, signed_in: bool):
+        """Answer from the kept page (or, for a signed-in reader, its holes), or render it."""
+        if signed_in:
+            entry_key, answer = _holes_key(key), partial(self._fill, request)
+        else:
+            entry_key, answer = key, _from_entry
+        generation, entry = _lookup(entry_key)
+        if entry and entry["fresh_until"] > time.time():
+            return answer(entry, "HIT")
+        lock = lock_key(key, generation, entry)
+        if not cache.add(lock, 1, timeout=LOCK_SECONDS) and not redis_marked_down():
+            if entry:
+                return answer(entry, "STALE")  # another request is rendering it
+            deadline = time.monotonic() + WAIT_SECONDS
+            while time.monotonic() < deadline:
+                time.sleep(_POLL)
+                _, entry = _lookup(entry_key)
+                if entry:
+                    return answer(entry, "HIT")
+                if cache.get(lock) is None:
+                    break  # that render could not be stored (a 405, a redirect): no use waiting
+        if not signed_in:
+            return self._render(request, key, generation, lock)[0]
+        # The shared copy comes from the anonymous request, never from this reader's.
+        return answer(self._render(_as_anonymous(request), key, generation, lock)[1], "MISS")
+
+    def _fill(self, request, entry: dict | None, state: str):
+        """A signed-in reader's page: the shared one with their holes filled in further
+        down the chain (holes.HoleFillMiddleware), or rendered whole for them."""
+        if entry and entry["parts"] is not None:
+            setattr(request, holes.FILL_ATTRIBUTE, (entry, state))
+        return self.get_response(request)
+
+    def _render(self, request, key: str, generation: int, lock: str | None, *, writer=False):
+        """Render an anonymous request and keep it: the response, and the entry for
+        signed-in readers (its `parts` are None when the page is not theirs to share)."""
+        started_at, started = time.time(), timezone.now()
+        with holes.recording(holes.Recorder()) as recorder:
+            response = self.get_response(request)
+        shared = holes.cut(recorder, response)
         if not _response_cacheable(response):
             # Nothing will be stored under this key: without this, every later request
             # for it would wait WAIT_SECONDS for an entry that never comes.
-            cache.delete(lock)
+            if lock:
+                cache.delete(lock)
             response["X-Cache"] = "MISS"
-            return response
-        fresh = _fresh_for(started)
+            return response, None
+        fresh = _fresh_for(started, replica_lag=not writer)
+        entry = {
+            "generation": generation,
+            "status": response.status_code,
+            "headers": [(k, v) for k, v in response.items() if k.lower() != "x-request-id"],
+            "fresh_until": time.time() + fresh,
+        }
+        holed = {**entry, "parts": None, **(shared or {})}
         if fresh > 0:
-            headers = [(k, v) for k, v in response.items() if k.lower() != "x-request-id"]
-            entry = {
-                "generation": generation,
-                "status": response.status_code,
-                "headers": headers,
-                "content": response.content,
-                "fresh_until": time.time() + fresh,
-            }
-            cache.set(key, entry, timeout=int(fresh) + GRACE_SECONDS)
+            entries = {key: {**entry, "content": response.content}, _holes_key(key): holed}
+            timeout = int(fresh) + GRACE_SECONDS
+            store_if_newer(key, entries, stamp=(generation, started_at), timeout=timeout)
+            if not writer:
+                _remember_origin(request)
             _offer_to_edge(response, entry["fresh_until"])
         response["X-Cache"] = "MISS"
-        return response
+        return response, holed

@@ -26,6 +26,9 @@ from webtier import hooks
 REPLICA = "replica"
 PIN_COOKIE = "cb_pin"
 PIN_SALT = "cloudblog.pin"
+# A request the site makes to itself right after a write (the page cache's write-through)
+# reads what was just committed. An environ key, not a header: no client can send it.
+WRITER_ONLY_ENVIRON = "cloudblog.writer_only"
 
 # Apps whose rows decide who someone is and what they may do. A replica a few
 # hundred milliseconds behind would accept a password that was just changed or a
@@ -107,6 +110,7 @@ def _may_read_replica(request, *, pinned: bool) -> bool:
         # API clients sign in per request (HTTP Basic) and rarely keep the pin cookie.
         and "HTTP_AUTHORIZATION" not in request.META
         and not pinned
+        and not request.META.get(WRITER_ONLY_ENVIRON)
         and not replica_marked_down()
     )
 

@@ -1,10 +1,14 @@
 """Application passwords, as WordPress has them: per-user, named secrets for API clients.
 
 The secret is 24 letters and digits (about 143 bits), shown once in groups of four and
-stored only as a hash. A secret that long cannot be guessed, so a fast hash (SHA-256)
-is as safe as a slow one here and keeps each API request cheap, as WordPress 6.8 does
-with its fast hash. Wrong guesses are still throttled: checks run inside
-django.contrib.auth.authenticate(), which login throttling watches.
+stored only as a hash. A secret that long cannot be guessed or looked up in a table,
+so a slow password hash (PBKDF2) would only make every API request slower: it is
+hashed with BLAKE2b, as WordPress 6.8's wp_fast_hash() does, here with a random salt
+per password too (`blake2b$<salt>$<digest>`). Hashes of the first format (unsalted
+`sha256$`) still verify and are rewritten in the new one on their next successful use.
+Wrong guesses are still throttled: checks run inside django.contrib.auth.authenticate(),
+which login throttling watches. Nothing about a password is cached: every request
+reads it from the writer, so a revocation holds at once on every instance.
 
 An application password is for the API only: the backend accepts one only when the
 API's authentication marked the request, so it never opens the admin or the site.
@@ -12,6 +16,7 @@ API's authentication marked the request, so it never opens the admin or the site
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import re
@@ -36,8 +41,39 @@ _USAGE_EVERY = timedelta(minutes=1)
 API_REQUEST_FLAG = "wp_application_password"
 
 
+_SCHEME = "blake2b"
+_PERSON = b"cloudblog-apppw"  # BLAKE2b's personalization: these digests are for this only
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _blake2b(secret: str, salt: bytes) -> str:
+    digest = hashlib.blake2b(secret.encode(), digest_size=32, salt=salt, person=_PERSON)
+    return f"{_SCHEME}${_b64(salt)}${_b64(digest.digest())}"
+
+
 def _hash(secret: str) -> str:
+    return _blake2b(secret, secrets.token_bytes(hashlib.blake2b.SALT_SIZE))
+
+
+def _legacy_sha256(secret: str) -> str:
     return "sha256$" + hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _verify(stored: str, secret: str) -> bool:
+    scheme, _, rest = stored.partition("$")
+    if scheme == _SCHEME:
+        salt_b64 = rest.partition("$")[0]
+        try:
+            salt = base64.urlsafe_b64decode(salt_b64 + "=" * (-len(salt_b64) % 4))
+        except ValueError:
+            return False
+        return hmac.compare_digest(stored, _blake2b(secret, salt))
+    if scheme == "sha256":
+        return hmac.compare_digest(stored, _legacy_sha256(secret))
+    return False
 
 
 def chunked(secret: str) -> str:
@@ -71,7 +107,11 @@ class ApplicationPassword(models.Model):
         return reverse("admin:auth_user_change", args=[self.user_id])
 
     def matches(self, secret: str) -> bool:
-        return hmac.compare_digest(self.password_hash, _hash(secret))
+        return _verify(self.password_hash, secret)
+
+    @property
+    def hash_is_current(self) -> bool:
+        return self.password_hash.startswith(f"{_SCHEME}$")
 
 
 def _may_manage(*, user, by) -> bool:
@@ -105,20 +145,38 @@ def app_password_revoke(*, item: ApplicationPassword, by) -> None:
     item.delete()
 
 
+def _secret(password: str) -> str | None:
+    secret = _NOT_ALNUM.sub("", password or "")
+    return secret if len(secret) == LENGTH else None
+
+
+def _record_use(found: ApplicationPassword, secret: str, ip: str | None) -> None:
+    now = timezone.now()
+    changes = {}
+    if found.last_used_at is None or now - found.last_used_at > _USAGE_EVERY or found.last_ip != ip:
+        changes.update(last_used_at=now, last_ip=ip)
+    if not found.hash_is_current:
+        changes["password_hash"] = _hash(secret)  # the old format, upgraded on use
+    if changes:
+        ApplicationPassword.objects.filter(pk=found.pk).update(**changes)
+        for name, value in changes.items():
+            setattr(found, name, value)
+
+
+def _matching(candidates, secret: str) -> ApplicationPassword | None:
+    return next((item for item in candidates if item.matches(secret)), None)
+
+
 def app_password_check(*, user, password: str, ip: str | None) -> ApplicationPassword | None:
     """The application password of `user` that `password` is, with its use recorded."""
-    secret = _NOT_ALNUM.sub("", password or "")
-    if len(secret) != LENGTH:
+    secret = _secret(password)
+    if secret is None:
         return None
     # Read on the writer: a password revoked a moment ago must not work on a lagging replica.
     candidates = ApplicationPassword.objects.db_manager(DEFAULT_DB_ALIAS).filter(user=user)
-    found = next((item for item in candidates if item.matches(secret)), None)
-    if found is None:
-        return None
-    now = timezone.now()
-    if found.last_used_at is None or now - found.last_used_at > _USAGE_EVERY or found.last_ip != ip:
-        ApplicationPassword.objects.filter(pk=found.pk).update(last_used_at=now, last_ip=ip)
-        found.last_used_at, found.last_ip = now, ip
+    found = _matching(candidates, secret)
+    if found is not None:
+        _record_use(found, secret, ip)
     return found
 
 
@@ -138,17 +196,22 @@ class ApplicationPasswordBackend(BaseBackend):
             return None
         from webtier.request import client_ip
 
-        User = get_user_model()
-        users = User._default_manager.db_manager(DEFAULT_DB_ALIAS)
-        lookup = {"email__iexact": username} if "@" in username else {"username": username}
-        user = users.filter(**lookup).first()
-        if user is None or not user.is_active:
+        secret = _secret(password)
+        if secret is None:
             return None
-        item = app_password_check(user=user, password=password, ip=client_ip(request))
+        # The account and its passwords in one query, on the writer (see app_password_check).
+        field = "user__email__iexact" if "@" in username else "user__username"
+        candidates = (
+            ApplicationPassword.objects.db_manager(DEFAULT_DB_ALIAS)
+            .select_related("user")
+            .filter(**{field: username}, user__is_active=True)
+        )
+        item = _matching(candidates, secret)
         if item is None:
             return None
+        _record_use(item, secret, client_ip(request))
         request.wp_application_password_item = item
-        return user
+        return item.user
 
     def get_user(self, user_id):
         return get_user_model()._default_manager.filter(pk=user_id).first()

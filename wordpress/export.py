@@ -21,6 +21,7 @@ from django.db.models import Max, Prefetch
 from django.utils import timezone
 
 from blog.models import Category, Comment, Post, Tag
+from blog.site_settings import site_settings
 from media_library.models import MediaItem
 from wordpress.models import ImportedItem
 
@@ -71,8 +72,8 @@ def _channel_head(base: str) -> str:
         '\txmlns:wfw="http://wellformedweb.org/CommentAPI/"\n'
         '\txmlns:dc="http://purl.org/dc/elements/1.1/"\n'
         '\txmlns:wp="http://wordpress.org/export/1.2/"\n>\n<channel>\n'
-        f"\t{_el('title', settings.SITE_NAME)}\n\t{_el('link', base)}\n"
-        f"\t{_el('description', getattr(settings, 'SITE_TAGLINE', ''))}\n"
+        f"\t{_el('title', site_settings().title)}\n\t{_el('link', base)}\n"
+        f"\t{_el('description', site_settings().description)}\n"
         f"\t{_el('pubDate', now.strftime('%a, %d %b %Y %H:%M:%S +0000'))}\n"
         f"\t{_el('language', settings.LANGUAGE_CODE)}\n"
         "\t<wp:wxr_version>1.2</wp:wxr_version>\n"

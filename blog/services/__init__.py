@@ -56,6 +56,7 @@ from blog.services.search import (
     search_entries_refresh,
     search_filter,
 )
+from blog.services.site import site_settings_can_manage, site_settings_update
 from blog.services.taxonomy import (
     category_delete,
     category_is_own_ancestor,
@@ -104,6 +105,8 @@ __all__ = [
     "search_entries_rebuild",
     "search_entries_refresh",
     "search_filter",
+    "site_settings_can_manage",
+    "site_settings_update",
     "tag_delete",
     "tag_save",
     "trash_empty",

@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from blog.models import Comment, Post
 from blog.rendering import count_links, render_comment
+from blog.services.pages import posts_changed
 from blog.tasks import notify_comment
-from webtier.page_cache import pages_changed
 from worker.enqueue import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
@@ -138,7 +138,7 @@ def comment_submit(
     comment.save()
     if comment.status == Comment.Status.APPROVED:
         post_recount_comments(post_ids=[post.pk])
-        pages_changed()
+        posts_changed(post.pk, comments=True)
     # Mail to the post's author (published) or the moderators (held), off the request.
     enqueue_on_commit(notify_comment, comment.pk)
     return comment
@@ -158,7 +158,7 @@ def comment_set_status(*, comments, status: str, by) -> int:
     changed = rows.exclude(status=status).update(status=status, trashed_at=trashed_at)
     post_recount_comments(post_ids=post_ids)
     if changed:
-        pages_changed()
+        posts_changed(*post_ids, comments=True)
     return changed
 
 
@@ -171,7 +171,7 @@ def comment_delete(*, comments, by) -> int:
     post_ids = list(rows.values_list("post_id", flat=True).distinct())
     deleted, _ = rows.delete()
     post_recount_comments(post_ids=post_ids)
-    pages_changed()
+    posts_changed(*post_ids, comments=True)
     return deleted
 
 
@@ -238,7 +238,7 @@ def _comment_import(*, post: Post, comments: list[Comment]) -> list[Comment]:
         done = {id(c) for c in ready}
         pending = [c for c in pending if id(c) not in done]
     post_recount_comments(post_ids=[post.pk])
-    pages_changed()
+    posts_changed(post.pk, comments=True)
     return saved
 
 
@@ -268,7 +268,7 @@ def comment_update(*, comment: Comment, by, status: str | None = None) -> Commen
     comment.body_html = render_comment(comment.body)
     comment.full_clean(exclude=["post", "parent", "user"])
     comment.save()
-    pages_changed()
+    posts_changed(comment.post_id, comments=True)
     if wanted != comment.status:
         comment_set_status(comments=[comment], status=wanted, by=by)
         comment.status = wanted

@@ -16,6 +16,7 @@ from django.utils.text import slugify
 
 from blog.models import Comment, Post, Revision
 from blog.rendering import render_post_body
+from blog.services.pages import posts_changed
 from blog.services.permissions import (
     post_allowed_statuses,
     post_can_create,
@@ -27,7 +28,6 @@ from blog.services.search import search_entries_refresh
 from media_library.render import media_ids_in, media_ids_in_source
 from media_library.services import media_unusable
 from webtier import hooks
-from webtier.page_cache import pages_changed
 
 CONTENT_FIELDS = ("title", "body", "body_format", "excerpt")
 # WordPress's /page/N/ (paging) is answered by the redirects of a moved WordPress site.
@@ -243,7 +243,7 @@ def post_write(*, post: Post, by) -> Post:
     _link_media(post)
     _keep_revision(post, stored=stored, author=by, when=now)
     search_entries_refresh(post_ids=[post.pk])
-    pages_changed()
+    posts_changed(post.pk)
     return post
 
 
@@ -314,7 +314,7 @@ def _post_import(*, post: Post, by, categories, tags, modified_at, trashed_at) -
     _link_media(post, new=stored is None)
     _keep_revision(post, stored=stored, author=post.author, when=modified_at or post.created_at)
     search_entries_refresh(post_ids=[post.pk])
-    pages_changed()
+    posts_changed(post.pk)
     return post
 
 
@@ -329,7 +329,7 @@ def post_publish(*, post: Post, by, when=None) -> Post:
     _normalize_schedule(post, timezone.now())
     post.save(update_fields=["status", "published_at", "updated_at"])
     search_entries_refresh(post_ids=[post.pk])
-    pages_changed()
+    posts_changed(post.pk)
     return post
 
 
@@ -344,7 +344,7 @@ def post_trash(*, post: Post, by) -> Post:
     post.trashed_at = timezone.now()
     post.save(update_fields=["status", "status_before_trash", "trashed_at", "updated_at"])
     search_entries_refresh(post_ids=[post.pk])
-    pages_changed()
+    posts_changed(post.pk)
     return post
 
 
@@ -358,7 +358,7 @@ def post_delete(*, post: Post, by) -> None:
     if not post_can_delete(user=by, post=post):
         raise PermissionDenied("You may not delete this.")
     Post.objects.filter(pk=post.pk).delete()
-    pages_changed()
+    posts_changed()  # its own page is a 404 now: home and feeds
 
 
 @transaction.atomic
@@ -381,7 +381,7 @@ def post_restore(*, post: Post, by) -> Post:
         update_fields=["status", "status_before_trash", "trashed_at", "published_at", "updated_at"]
     )
     search_entries_refresh(post_ids=[post.pk])
-    pages_changed()
+    posts_changed(post.pk)
     return post
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from django import template
-from django.conf import settings
 from django.template.loader import render_to_string
+from django.utils import dateformat, timezone
 from django.utils.safestring import mark_safe
 
 from blog.models import Category, Post
+from blog.site_settings import site_settings, site_zone
 from webtier.page_cache import cached_fragment
 
 register = template.Library()
@@ -49,4 +50,21 @@ def absolute(context, path: str = "") -> str:
 
 @register.simple_tag
 def site_name() -> str:
-    return settings.SITE_NAME
+    return site_settings().title
+
+
+def _site_format(value, letters: str) -> str:
+    if not value:
+        return ""
+    return dateformat.format(timezone.localtime(value, site_zone()), letters)
+
+
+@register.filter
+def site_date(value) -> str:
+    """A date in the site's date format (Site settings), as WordPress's the_date()."""
+    return _site_format(value, site_settings().date_format)
+
+
+@register.filter
+def site_time(value) -> str:
+    return _site_format(value, site_settings().time_format)

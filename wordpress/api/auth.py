@@ -42,37 +42,49 @@ def _basic_credentials(header: str) -> tuple[str, str] | None:
     return username, password
 
 
+def basic_user(django_request):
+    """The user of the request's Basic credentials; None without any; WPError if wrong.
+
+    Shared by DRF's authentication below and the page cache's check of a signed-in read
+    it answers from the anonymous entry (wordpress/api/shared_reads.py).
+    """
+    header = django_request.META.get("HTTP_AUTHORIZATION", "")
+    credentials = _basic_credentials(header) if header else None
+    if credentials is None:
+        return None
+    username, password = credentials
+    setattr(django_request, API_REQUEST_FLAG, True)
+    user = authenticate(django_request, username=username, password=password)
+    if getattr(django_request, "axes_locked_out", False):
+        # Answered here, in WordPress's shape: left set, the axes middleware would
+        # replace this with the login forms' HTML page.
+        django_request.axes_locked_out = False
+        raise WPError(
+            "rest_too_many_attempts",
+            "Too many failed attempts: this account or address is locked out for now.",
+            429,
+            headers={"Retry-After": str(retry_after(django_request))},
+        )
+    if user is not None and getattr(user, "backend", BACKEND) != BACKEND:
+        # The account's real password: WordPress accepts only application passwords
+        # over Basic auth. Counted as a failure, so it cannot be tried for free.
+        user_login_failed.send(
+            sender=__name__,
+            credentials={"username": username},
+            request=django_request,
+        )
+        user = None
+    if user is None:
+        raise WPError("incorrect_password", _WRONG, 401)
+    return user
+
+
 class ApplicationPasswordAuthentication(BaseAuthentication):
     def authenticate(self, request):
-        header = request.META.get("HTTP_AUTHORIZATION", "")
-        credentials = _basic_credentials(header) if header else None
-        if credentials is None:
-            return None
-        username, password = credentials
         django_request = request._request
-        setattr(django_request, API_REQUEST_FLAG, True)
-        user = authenticate(django_request, username=username, password=password)
-        if getattr(django_request, "axes_locked_out", False):
-            # Answered here, in WordPress's shape: left set, the axes middleware would
-            # replace this with the login forms' HTML page.
-            django_request.axes_locked_out = False
-            raise WPError(
-                "rest_too_many_attempts",
-                "Too many failed attempts: this account or address is locked out for now.",
-                429,
-                headers={"Retry-After": str(retry_after(django_request))},
-            )
-        if user is not None and getattr(user, "backend", BACKEND) != BACKEND:
-            # The account's real password: WordPress accepts only application passwords
-            # over Basic auth. Counted as a failure, so it cannot be tried for free.
-            user_login_failed.send(
-                sender=__name__,
-                credentials={"username": username},
-                request=django_request,
-            )
-            user = None
+        user = basic_user(django_request)
         if user is None:
-            raise WPError("incorrect_password", _WRONG, 401)
+            return None
         return user, getattr(django_request, "wp_application_password_item", None)
 
 

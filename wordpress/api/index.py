@@ -3,10 +3,19 @@ client discovers the API from, every route with its methods and arguments."""
 
 from __future__ import annotations
 
-from django.conf import settings
+from zoneinfo import ZoneInfo
 
+from django.utils import timezone
+
+from blog.site_settings import site_settings
 from wordpress.api import routing
 from wordpress.api.routing import READ, Call, Endpoint, Reply, Route
+
+
+def _gmt_offset(zone: str) -> float | int:
+    """Hours from UTC now, as WordPress's gmt_offset (5.5 for Asia/Kolkata)."""
+    hours = timezone.now().astimezone(ZoneInfo(zone)).utcoffset().total_seconds() / 3600
+    return int(hours) if hours.is_integer() else hours
 
 
 def _route_link(route: routing.Route, root: str) -> dict | None:
@@ -40,14 +49,15 @@ def _routes(root: str, namespace: str | None = None) -> dict:
 
 def site_index(call: Call) -> Reply:
     home = call.absolute("/").rstrip("/")
+    options = site_settings()
     return Reply(
         {
-            "name": settings.SITE_NAME,
-            "description": settings.SITE_TAGLINE,
+            "name": options.title,
+            "description": options.description,
             "url": home,
             "home": home,
-            "gmt_offset": 0 if settings.TIME_ZONE == "UTC" else None,
-            "timezone_string": settings.TIME_ZONE,
+            "gmt_offset": _gmt_offset(options.timezone),
+            "timezone_string": options.timezone,
             "page_for_posts": 0,
             "page_on_front": 0,
             "show_on_front": "posts",

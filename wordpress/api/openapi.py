@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 
-from django.conf import settings
 from django.http import JsonResponse
 
+from blog.site_settings import site_settings
 from wordpress.api import routing
 
 _PARAM = re.compile(r"\(\?P<(?P<name>\w+)>(?P<pattern>[^)]*)\)")
@@ -195,7 +195,7 @@ def describe(root: str) -> dict:
     return {
         "openapi": "3.1.0",
         "info": {
-            "title": f"{settings.SITE_NAME} REST API",
+            "title": f"{site_settings().title} REST API",
             "version": "wp/v2",
             "description": "The WordPress REST API routes this site serves (README, API).",
         },

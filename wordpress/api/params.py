@@ -18,6 +18,7 @@ from django.http import QueryDict
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from blog.site_settings import site_zone
 from wordpress.api.errors import WPError, invalid_params
 
 # Arguments every route takes, handled by the dispatcher (not declared per endpoint).
@@ -140,7 +141,7 @@ def parse_date(name: str, value: str) -> datetime:
     if parsed is None:
         raise ValueError(f"{name} is not a valid date. Use the format YYYY-MM-DDTHH:MM:SS.")
     if timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed, timezone.get_current_timezone())
+        parsed = timezone.make_aware(parsed, site_zone())
     return parsed
 
 

@@ -118,6 +118,10 @@ def user_schema() -> dict:
     }
 
 
+def _signed_in(user) -> bool:
+    return user.is_authenticated
+
+
 def register_routes() -> None:
     args = schemas.collection_args(
         orderby=[
@@ -157,7 +161,7 @@ def register_routes() -> None:
         Route(
             "/wp/v2/users/me",
             "wp/v2",
-            [Endpoint(READ, _me, {"context": schemas.CONTEXT})],
+            [Endpoint(READ, _me, {"context": schemas.CONTEXT}, permitted=_signed_in)],
             schema=user_schema,
             answers="item",
         )

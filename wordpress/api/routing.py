@@ -59,6 +59,14 @@ class Endpoint:
     args: dict[str, dict] = field(default_factory=dict)
     # Body fields are checked strictly (unknown ones refused) on writes.
     strict_body: bool = False
+    # Who may call it, for the Allow header (WordPress asks each endpoint's permission
+    # callback); None: reads for anyone, writes for signed-in users.
+    permitted: Callable[[object], bool] | None = None
+
+    def allows(self, user) -> bool:
+        if self.permitted is not None:
+            return self.permitted(user)
+        return self.methods == READ or user.is_authenticated
 
 
 @dataclass
@@ -84,6 +92,10 @@ class Route:
         if self.answers:
             return self.answers
         return "item" if "(?P<" in self.path else "list"
+
+    def allowed_methods(self, user) -> list[str]:
+        """WordPress's Allow header: the methods `user` may call here."""
+        return [m for e in self.endpoints if e.allows(user) for m in e.methods]
 
     def endpoint_for(self, method: str) -> Endpoint | None:
         return next((e for e in self.endpoints if method in e.methods), None)

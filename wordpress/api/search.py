@@ -9,14 +9,18 @@ of a body it would not show.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from django.db.models import Q
 
 from blog.models import Category, Post, Tag
 from blog.services import SearchResults, post_search
 from wordpress.api import schemas
+from wordpress.api.params import flatten_query
+from wordpress.api.post_shapes import shape_posts
 from wordpress.api.posts import paginate
 from wordpress.api.routing import READ, Call, Endpoint, Reply, Route, register
-from wordpress.api.shapes import rendered_text
+from wordpress.api.shapes import rendered_text, term_shape
 
 POST_SUBTYPES = ("post", "page")
 TERM_SUBTYPES = ("category", "post_tag")
@@ -41,16 +45,48 @@ def _post_results(call: Call) -> Reply:
             exclude=call.args.get("exclude"),
         )
         rows, headers = paginate(call, _Hits(found), route="wp/v2/search")
-        return Reply([_post_result(post, call) for post in rows], headers=headers)
-    qs = Post.objects.published().filter(kind__in=kinds).order_by("-published_at", "-id")
-    if call.args.get("include"):
-        qs = qs.filter(pk__in=call.args["include"])
-    if call.args.get("exclude"):
-        qs = qs.exclude(pk__in=call.args["exclude"])
-    rows, headers = paginate(
-        call, qs.only("id", "kind", "title", "slug", "published_at"), route="wp/v2/search"
+    else:
+        qs = Post.objects.published().filter(kind__in=kinds).order_by("-published_at", "-id")
+        if call.args.get("include"):
+            qs = qs.filter(pk__in=call.args["include"])
+        if call.args.get("exclude"):
+            qs = qs.exclude(pk__in=call.args["exclude"])
+        rows, headers = paginate(
+            call, qs.only("id", "kind", "title", "slug", "published_at"), route="wp/v2/search"
+        )
+    results = [_post_result(post, call) for post in rows]
+    if _embeds_self(call):
+        _embed_posts(results, rows, call)
+    return Reply(results, headers=headers)
+
+
+def _embeds_self(call: Call) -> bool:
+    # WordPress embeds a result's `self` link (the post or term) for `_embed`/`_embed=self`.
+    query = flatten_query(call.request.query_params)
+    if "_embed" not in query:
+        return False
+    value = query["_embed"]
+    names = value if isinstance(value, list) else str(value or "").split(",")
+    names = {n.strip() for n in names if n.strip()}
+    return not names or bool(names & {"1", "true", "self"})
+
+
+def _embed_posts(results: list[dict], rows: list[Post], call: Call) -> None:
+    """Each result's post in `embed` context: one query for the page of them, whatever
+    its size (the posts collection's own shaping, so the objects are the same)."""
+    ids = [post.pk for post in rows]
+    posts = (
+        Post.objects.filter(pk__in=ids)
+        .select_related("author", "featured_image")
+        .prefetch_related("categories", "tags")
+        .in_bulk()
     )
-    return Reply([_post_result(post, call) for post in rows], headers=headers)
+    ordered = [posts[pk] for pk in ids if pk in posts]
+    embedded = shape_posts(ordered, replace(call, args={**call.args, "context": "embed"}), set())
+    shaped = {item["id"]: item for item in embedded}
+    for result in results:
+        if result["id"] in shaped:
+            result["_embedded"] = {"self": [shaped[result["id"]]]}
 
 
 class _Hits:
@@ -98,7 +134,12 @@ def _term_results(call: Call) -> Reply:
         rows.extend((taxonomy, term) for term in qs.order_by("name", "id"))
     # Two small tables, searched by name: paginated in memory, as one list.
     page_rows, headers = paginate(call, _Listed(rows), route="wp/v2/search")
-    return Reply([_term_result(t, term, call) for t, term in page_rows], headers=headers)
+    results = [_term_result(t, term, call) for t, term in page_rows]
+    if _embeds_self(call):
+        # The terms are loaded already: no query more.
+        for result, (_, term) in zip(results, page_rows, strict=True):
+            result["_embedded"] = {"self": [term_shape(term, call, context="embed")]}
+    return Reply(results, headers=headers)
 
 
 class _Listed(list):

@@ -17,6 +17,7 @@ from django.utils.text import slugify
 
 from blog import roles
 from blog.models import Category, Comment, Tag
+from blog.site_settings import site_zone
 from media_library.models import MediaItem
 from wordpress.api.routing import Call
 
@@ -33,7 +34,8 @@ def wp_date(value: datetime | None) -> str | None:
     """WordPress's `date`: the site's local time, no offset."""
     if value is None:
         return None
-    return timezone.localtime(value).replace(tzinfo=None, microsecond=0).isoformat()
+    local = timezone.localtime(value, site_zone())
+    return local.replace(tzinfo=None, microsecond=0).isoformat()
 
 
 def wp_date_gmt(value: datetime | None) -> str | None:

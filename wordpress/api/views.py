@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
@@ -19,11 +20,13 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from webtier.page_cache import SHARED_READ_FLAG
 from wordpress.api import routing
 from wordpress.api.auth import ApplicationPasswordAuthentication, CookieNonceAuthentication
 from wordpress.api.errors import WPError, forbidden
 from wordpress.api.fields import filter_fields
 from wordpress.api.params import flatten_query, read_args
+from wordpress.api.shared_reads import is_shared, shows_protected
 
 logger = logging.getLogger(__name__)
 
@@ -106,12 +109,18 @@ class RestView(APIView):
     def serve(self, request, route: str):
         method = _effective_method(request)
         found = routing.match(route)
+        if found is None and method == "OPTIONS":
+            return Response([])  # WordPress answers an unknown route's OPTIONS with no data
         if found is None:
             raise WPError(
                 "rest_no_route", "No route was found matching the URL and request method.", 404
             )
         route_obj, url_args = found
+        # As rest_send_allow_header: on every answer of a matched route, errors included.
+        request._wp_allow = ", ".join(route_obj.allowed_methods(request.user))
         if method == "OPTIONS":
+            # As WordPress's rest_handle_options_request: the route's description and
+            # schema, for a browser's CORS preflight too (wordpress/api/cors.py).
             from wordpress.api.index import describe_route
 
             return Response(describe_route(route_obj, api_root(request), with_schema=True))
@@ -137,12 +146,16 @@ class RestView(APIView):
             url_args=url_args,
             root=api_root(request),
         )
-        reply = endpoint.handler(call)
+        reply = _run(endpoint, call, route_obj, query)
         data = reply.data
         if "_fields" in query and data is not None:
             data = filter_fields(data, query["_fields"])
         response = Response(data, status=reply.status, headers=reply.headers)
-        request._wp_allow = ", ".join(route_obj.methods)
+        # A shared read's answer is the anonymous one, headers too: it is cached for all.
+        shared = getattr(request._request, SHARED_READ_FLAG, False)
+        request._wp_allow = ", ".join(
+            route_obj.allowed_methods(_anonymous() if shared else request.user)
+        )
         if "_envelope" in query:
             envelope = {"body": data, "status": reply.status, "headers": dict(reply.headers)}
             response = Response(envelope, status=200)
@@ -150,14 +163,34 @@ class RestView(APIView):
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
-        if getattr(request, "_wp_allow", None):
-            response["Allow"] = request._wp_allow  # the route's methods, not every verb
+        allow = getattr(request, "_wp_allow", "")
+        if allow:
+            response["Allow"] = allow  # what this caller may do here, not every verb
+        else:
+            # No route matched, or nothing is allowed: WordPress sends no header (DRF's
+            # would list every verb of the view).
+            response.headers.pop("Allow", None)
         # WordPress sends these two on every REST answer; the origin-dependent CORS
         # headers come from django-cors-headers (config/settings.py, CORS_*).
         response["Access-Control-Expose-Headers"] = ", ".join(settings.CORS_EXPOSE_HEADERS)
         response["Access-Control-Allow-Headers"] = ", ".join(settings.CORS_ALLOW_HEADERS)
         response["X-Content-Type-Options"] = "nosniff"
         return response
+
+
+def _run(endpoint: routing.Endpoint, call: routing.Call, route, query: dict) -> routing.Reply:
+    """The handler's reply; for a signed-in shared read, the anonymous one when it is a 200
+    that shows nothing the caller might see more of (wordpress/api/shared_reads.py)."""
+    if call.method in ("GET", "HEAD") and call.user.is_authenticated and is_shared(route, query):
+        try:
+            reply = endpoint.handler(replace(call, user=_anonymous()))
+        except WPError:
+            reply = None  # hidden from anonymous readers (a draft): the caller's own answer
+        if reply is not None and reply.status == 200 and not shows_protected(reply.data):
+            # The page cache stores it for everyone, signed in or not.
+            setattr(call.request._request, SHARED_READ_FLAG, True)
+            return reply
+    return endpoint.handler(call)
 
 
 def _anonymous():

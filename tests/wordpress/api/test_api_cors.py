@@ -3,6 +3,8 @@ preflight, then read with credentials; pages outside the API get no CORS headers
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.core.cache import cache
 
@@ -13,7 +15,7 @@ pytestmark = pytest.mark.django_db
 FRONT_END = "https://front.example.org"
 
 
-def test_preflight_allows_wordpress_methods_and_headers_with_credentials(client):
+def test_preflight_is_answered_as_wordpress_does_with_the_route_and_cors_headers(client):
     response = client.options(
         "/wp-json/wp/v2/posts",
         HTTP_ORIGIN=FRONT_END,
@@ -27,7 +29,53 @@ def test_preflight_allows_wordpress_methods_and_headers_with_credentials(client)
     assert response["Access-Control-Allow-Headers"] == (
         "Authorization, X-WP-Nonce, Content-Disposition, Content-MD5, Content-Type"
     )
+    assert response["Access-Control-Expose-Headers"] == "X-WP-Total, X-WP-TotalPages, Link"
     assert "origin" in response["Vary"].lower()
+    assert "Access-Control-Max-Age" not in response  # WordPress sends none
+    # The body is the route's description, as rest_handle_options_request gives it.
+    body = response.json()
+    assert body["namespace"] == "wp/v2" and body["methods"] == ["GET", "POST"]
+    assert body["schema"]["title"] == "post" and "per_page" in body["endpoints"][0]["args"]
+    assert response["Allow"] == "GET"  # what an anonymous caller may do here
+
+
+def test_options_allow_lists_what_the_caller_may_do(client, editor, administrator, app_auth):
+    post = make_post(editor)
+    item = f"/wp-json/wp/v2/posts/{post.pk}"
+    assert client.options(item)["Allow"] == "GET"
+    signed_in = client.options(item, **app_auth(editor))
+    assert signed_in["Allow"] == "GET, POST, PUT, PATCH, DELETE"
+    assert signed_in.json()["schema"]["title"] == "post"
+    settings_route = "/wp-json/wp/v2/settings"
+    assert "Allow" not in client.options(settings_route)
+    assert "Allow" not in client.options(settings_route, **app_auth(editor, "2"))
+    admin = client.options(settings_route, **app_auth(administrator))
+    assert admin["Allow"] == "GET, POST, PUT, PATCH"
+    me = "/wp-json/wp/v2/users/me"
+    assert "Allow" not in client.options(me)
+    assert client.options(me, **app_auth(editor, "3"))["Allow"] == "GET"
+
+
+def test_every_route_answers_options_with_its_description(client, author):
+    post = make_post(author)
+    routes = client.get("/wp-json/").json()["routes"]
+    samples = {"id": str(post.pk), "type": "post", "status": "publish", "taxonomy": "category"}
+    for pattern, described in routes.items():
+        path = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: samples.get(m[1], "1"), pattern)
+        response = client.options(f"/wp-json{path}", HTTP_ORIGIN=FRONT_END)
+        assert response.status_code == 200, (pattern, response.content[:200])
+        assert response.json()["methods"] == described["methods"], pattern
+        assert response["Access-Control-Allow-Origin"] == FRONT_END
+    unknown = client.options("/wp-json/wp/v2/no-such-thing", HTTP_ORIGIN=FRONT_END)
+    assert unknown.status_code == 200 and unknown.json() == []
+
+
+def test_errors_carry_the_callers_allow_and_unknown_routes_none(client, author):
+    draft = make_post(author, status="draft")
+    hidden = client.get(f"/wp-json/wp/v2/posts/{draft.pk}")
+    assert hidden.status_code == 401 and hidden["Allow"] == "GET"
+    missing = client.get("/wp-json/wp/v2/no-such-thing")
+    assert missing.status_code == 404 and "Allow" not in missing
 
 
 def test_credentialed_get_from_another_origin_is_readable_with_its_paging_headers(

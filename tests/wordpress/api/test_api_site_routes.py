@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from blog.models import Post
 from tests.factories import make_category, make_page, make_post, make_tag
@@ -146,66 +145,41 @@ def test_search_paginates_and_refuses_bad_arguments(client, author):
     assert past.status_code == 400 and past.json()["code"] == "rest_post_invalid_page_number"
 
 
-# --- settings -------------------------------------------------------------------------
+def test_search_embeds_each_results_post_with_the_same_few_queries_for_5_or_40(client, author):
+    category = make_category(name="Harbours")
+    for n in range(40):
+        make_post(author, title=f"Harbour log {n}", categories=[category])
+    make_page(author, title="Harbour map")
+
+    def embedded(per_page):
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(
+                "/wp-json/wp/v2/search", {"search": "harbour", "per_page": per_page, "_embed": "1"}
+            )
+        assert response.status_code == 200
+        return len(queries), response.json()
+
+    small, five = embedded(5)
+    large, forty = embedded(40)
+    assert len(five) == 5 and len(forty) == 40 and small == large, (small, large)
+    first = forty[0]["_embedded"]["self"][0]
+    assert first["id"] == forty[0]["id"] and first["title"]["rendered"].startswith("Harbour")
+    assert first["link"] == forty[0]["url"] and "content" not in first  # embed context
+    pages = client.get(
+        "/wp-json/wp/v2/search", {"search": "map", "subtype": "page", "_embed": "self"}
+    ).json()
+    assert pages[0]["_embedded"]["self"][0]["type"] == "page"
+    plain = client.get("/wp-json/wp/v2/search", {"search": "harbour"}).json()
+    assert "_embedded" not in plain[0]
 
 
-def test_settings_are_for_administrators_only(client, author, app_auth):
-    anonymous = client.get("/wp-json/wp/v2/settings")
-    assert anonymous.status_code == 401
-    assert anonymous.json() == {
-        "code": "rest_forbidden",
-        "message": "Sorry, you are not allowed to do that.",
-        "data": {"status": 401},
-    }
-    as_author = client.get("/wp-json/wp/v2/settings", **app_auth(author))
-    assert as_author.status_code == 403 and as_author.json()["code"] == "rest_forbidden"
-    post = client.post(
-        "/wp-json/wp/v2/settings",
-        json.dumps({"title": "Mine now"}),
-        content_type="application/json",
-        **app_auth(author, "2"),
-    )
-    assert post.status_code == 403
-
-
-def test_administrator_reads_the_settings(client, administrator, app_auth):
-    response = client.get("/wp-json/wp/v2/settings", **app_auth(administrator))
-    assert response.status_code == 200
-    data = response.json()
-    assert data["title"] == settings.SITE_NAME
-    assert data["description"] == settings.SITE_TAGLINE
-    assert data["posts_per_page"] == settings.POSTS_PER_PAGE
-    assert data["timezone"] == settings.TIME_ZONE
-    assert data["url"] == "http://testserver"
-    assert data["date_format"] == "j F Y" and data["language"] == "en_US"
-
-
-def test_settings_post_echoes_current_values_and_refuses_changes(client, administrator, app_auth):
-    auth = app_auth(administrator)
-    current = client.get("/wp-json/wp/v2/settings", **auth).json()
-    same = client.post(
-        "/wp-json/wp/v2/settings", json.dumps(current), content_type="application/json", **auth
-    )
-    assert same.status_code == 200 and same.json() == current
-    changed = client.post(
-        "/wp-json/wp/v2/settings",
-        json.dumps({"title": "Another name", "posts_per_page": 5}),
-        content_type="application/json",
-        **auth,
-    )
-    assert changed.status_code == 400
-    body = changed.json()
-    assert body["code"] == "rest_invalid_param"
-    assert "SITE_NAME" in body["data"]["params"]["title"]
-    assert "POSTS_PER_PAGE" in body["data"]["params"]["posts_per_page"]
-    wrong_type = client.post(
-        "/wp-json/wp/v2/settings",
-        json.dumps({"posts_per_page": "many"}),
-        content_type="application/json",
-        **auth,
-    )
-    assert wrong_type.status_code == 400 and "posts_per_page" in wrong_type.json()["data"]["params"]
-    assert client.get("/wp-json/wp/v2/settings", **auth).json() == current
+def test_search_embeds_terms_too(client):
+    make_category(name="Tides")
+    found = client.get(
+        "/wp-json/wp/v2/search", {"type": "term", "search": "tides", "_embed": "1"}
+    ).json()
+    term = found[0]["_embedded"]["self"][0]
+    assert term["name"] == "Tides" and term["taxonomy"] == "category"
 
 
 # --- types, statuses, taxonomies ------------------------------------------------------

@@ -117,7 +117,7 @@ def test_huge_body_is_400(client, editor, app_auth, settings):
 def test_application_password_is_hashed_named_and_records_its_use(client, author, app_auth):
     auth = app_auth(author, "Phone")
     item = ApplicationPassword.objects.get(user=author)
-    assert item.name == "Phone" and item.password_hash.startswith("sha256$")
+    assert item.name == "Phone" and item.password_hash.startswith("blake2b$")
     assert item.last_used_at is None
     me = client.get("/wp-json/wp/v2/users/me", {"context": "edit"}, REMOTE_ADDR="10.1.2.3", **auth)
     assert me.status_code == 200 and me.json()["email"] == author.email
