@@ -9,7 +9,12 @@
 - password spraying: one wrong password for each of `--attempts` made-up accounts;
 - the post-password form of `--protected-post`, when given;
 - URL fuzz: the archive dates of the issue, then `--fuzz` generated paths and query
-  strings (fixed seed: the same cases every run) over every kind of public and admin URL.
+  strings (fixed seed: the same cases every run) over every kind of public and admin URL;
+- hostile uploads (`--uploads`, needs `--password-file`): the issue's files (the all-zero
+  7000x7000 PNG, the 1x49,999,999 PNG), the 36 MP noise PNG of tests/bombs.py, then every
+  file of ../shared/corpora/images/{payloads,pillow}, POSTed by the administrator to the
+  JSON upload door; a row each for the crafted files, one for the corpus (the child's
+  peak memory is in the site's log: bench/upload_bench.py reads it on its own site).
 
 Each attack comes from its own client address, sent as `X-Forwarded-For`: run the site
 with TRUSTED_PROXY_COUNT=1, as behind the load balancer, or every attack shares one
@@ -27,7 +32,11 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+_UPLOAD = "/admin/media_library/mediaitem/upload/"
 
 _ARCHIVES = ["/9999/", "/9999/12/", "/9999/12/31/", "/2026/00/", "/2026/01/00/", "/0000/"]
 _TEMPLATES = [
@@ -51,8 +60,9 @@ class Client:
 
     def __init__(self, base: str, address: str):
         self.base, self.address = base.rstrip("/"), address
+        self.cookies = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _NoRedirect()
+            urllib.request.HTTPCookieProcessor(self.cookies), _NoRedirect()
         )
 
     def request(self, path: str, form: dict | None = None) -> tuple[int, dict, bytes, float]:
@@ -67,6 +77,33 @@ class Client:
         except urllib.error.HTTPError as error:
             status, head, body = error.code, dict(error.headers), error.read()
         return status, head, body, time.perf_counter() - started
+
+    def upload(self, name: str, data: bytes) -> tuple[int, bytes, float]:
+        """POST one file to the JSON upload door, as the admin's page does."""
+        token = next(c.value for c in self.cookies if c.name == "csrftoken")
+        boundary = uuid.uuid4().hex
+        body = (
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"'
+                "\r\nContent-Type: application/octet-stream\r\n\r\n"
+            ).encode()
+            + data
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
+        headers = {
+            "X-Forwarded-For": self.address,
+            "Referer": self.base + "/admin/",
+            "X-CSRFToken": token,
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+        }
+        request = urllib.request.Request(self.base + _UPLOAD, data=body, headers=headers)
+        started = time.perf_counter()
+        try:
+            with self.opener.open(request, timeout=60) as response:
+                status, answer = response.status, response.read()
+        except urllib.error.HTTPError as error:
+            status, answer = error.code, error.read()
+        return status, answer, time.perf_counter() - started
 
     def login(self, path: str, username: str, password: str) -> tuple[int, dict]:
         _, _, page, _ = self.request(path)
@@ -149,6 +186,44 @@ def fuzz(args) -> list[tuple]:
     return rows
 
 
+def uploads(args, password: str) -> list[tuple]:
+    import json
+    import sys
+
+    sys.path.insert(0, str(ROOT))
+    from tests.bombs import BOMBS, heavy_png
+
+    author = Client(args.url, "198.51.100.60")
+    author.login("/admin/login/", args.username, password)
+    rows = []
+    crafted = [
+        ("zero-7000x7000.png", BOMBS["zero-7000x7000.png"][0]()),
+        ("tall-1x49999999.png", BOMBS["tall-1x49999999.png"][0]()),
+        ("noise-6000x6000.png", heavy_png()),
+    ]
+    for name, data in crafted:
+        status, answer, seconds = author.upload(name, data)
+        try:
+            detail = json.loads(answer).get("error") or "accepted"
+        except ValueError:
+            detail = answer[:40].decode(errors="replace")
+        rows.append(
+            (f"upload {name} ({len(data):,} B)", 1, status, f"{seconds:.2f} s", detail[:60])
+        )
+    corpus = ROOT.parent / "shared" / "corpora" / "images"
+    files = sorted(p for sub in ("payloads", "pillow") for p in (corpus / sub).glob("*"))
+    statuses, slowest = {}, (0.0, "")
+    for path in files:
+        status, _, seconds = author.upload(path.name, path.read_bytes())
+        statuses[status] = statuses.get(status, 0) + 1
+        slowest = max(slowest, (seconds, path.name))
+    seen = ", ".join(f"{code}x{count}" for code, count in sorted(statuses.items()))
+    rows.append(
+        ("upload corpus payloads+pillow", len(files), seen, f"{slowest[0]:.2f} s", slowest[1])
+    )
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", default="http://127.0.0.1:8000")
@@ -158,10 +233,13 @@ def main() -> None:
     parser.add_argument("--attempts", type=int, default=30)
     parser.add_argument("--fuzz", type=int, default=400)
     parser.add_argument("--seed", type=int, default=16)
+    parser.add_argument("--uploads", action="store_true", help="hostile uploads too")
     args = parser.parse_args()
     password = args.password_file.read_text().strip() if args.password_file else None
 
     rows = brute_force(args, password) + fuzz(args)
+    if args.uploads and password:
+        rows += uploads(args, password)
     header = ("attack", "attempts", "throttled after / 500s", "Retry-After / slowest", "then")
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
     for row in [header, tuple("-" * w for w in widths), *rows]:

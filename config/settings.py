@@ -319,9 +319,11 @@ MEDIA_MAX_PIXELS = env_int("MEDIA_MAX_PIXELS", 50_000_000, minimum=1)
 MEDIA_MAX_FRAMES = env_int("MEDIA_MAX_FRAMES", 100, minimum=1)
 MEDIA_MAX_SECONDS = env_int("MEDIA_MAX_SECONDS", 10, minimum=1)
 # Work, not size (media_store/decode.py check_work, media_store/bounded.py): decoded bytes
-# per file byte, the processing child's memory, and images processed at once per instance.
+# per file byte, the processing child's memory and CPU time, and images processed at once
+# per instance.
 MEDIA_MAX_RATIO = env_int("MEDIA_MAX_RATIO", 500, minimum=1)
 MEDIA_MAX_MEMORY_MB = env_int("MEDIA_MAX_MEMORY_MB", 300, minimum=32)
+MEDIA_MAX_CPU_SECONDS = env_int("MEDIA_MAX_CPU_SECONDS", 8, minimum=1)
 MEDIA_UPLOAD_SLOTS = env_int("MEDIA_UPLOAD_SLOTS", 2, minimum=1)
 STORAGES = {
     "default": {

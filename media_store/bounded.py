@@ -7,6 +7,9 @@ or greedy, so `run()` hands `media_store.images.process` to a child process:
 - the child's data segment (RLIMIT_DATA: heap and private writable mappings, where
   Pillow keeps pixels) may grow by `Limits.max_memory_mb` at most: an allocation past it
   fails inside the child (MemoryError, refused with a message), never in the web worker;
+- the child's CPU time (all threads) may not pass `Limits.max_cpu_seconds` (RLIMIT_CPU):
+  the kernel ends it mid-step, however loaded the machine is and however long the
+  parent's clock would still let it run;
 - a child that dies (a decoder crash, the kernel) costs a refusal, not the web worker.
 
 Children are forked by a forkserver that has Pillow imported (started once per process,
@@ -27,9 +30,11 @@ import atexit
 import errno
 import fcntl
 import logging
+import math
 import multiprocessing
 import os
 import resource
+import signal
 import stat
 import threading
 from collections.abc import Iterator
@@ -102,8 +107,28 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _cap_cpu(seconds: float) -> None:
+    """In the child: the kernel ends it once it has used `seconds` more of CPU time.
+
+    RLIMIT_CPU counts every thread's time and is enforced mid-step, inside Pillow's C
+    code, whatever the machine's load: SIGXCPU at the soft limit (its default action
+    ends the process; no core file is written), SIGKILL a second later should the
+    signal be caught. The parent's clock bounds how long a request waits; this bounds
+    the work an upload may take from the instance.
+    """
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    soft = math.ceil(used.ru_utime + used.ru_stime + seconds)
+    try:
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        signal.signal(signal.SIGXCPU, signal.SIG_DFL)
+        resource.setrlimit(resource.RLIMIT_CPU, (soft, soft + 1))
+    except (ValueError, OSError):
+        logger.warning("could not cap image processing at %s CPU seconds", seconds, exc_info=True)
+
+
 def _child_process(data: bytes, limits: images.Limits, full_only: bool) -> Processed | _Refused:
     _cap_memory(limits.max_memory_mb)
+    _cap_cpu(limits.max_cpu_seconds)
     try:
         inspected, renditions = images.process(data, limits, full_only=full_only)
     except images.ImageRejected as exc:
@@ -159,7 +184,19 @@ def run(
             f"Processing this image was stopped after {limits.max_seconds:g} seconds; "
             "upload a smaller image."
         ) from None
-    except (MemoryError, ProcessExpired) as exc:
+    except ProcessExpired as exc:
+        logger.warning(
+            "image processing child %s ended with exit code %s: %s", exc.pid, exc.exitcode, exc
+        )
+        if exc.exitcode == -signal.SIGXCPU:
+            raise images.ImageRejected(
+                f"Processing this image was stopped after {limits.max_cpu_seconds:g} seconds "
+                "of computing; upload a smaller image."
+            ) from None
+        raise images.ImageRejected(
+            "The image is too large to process (it needs more memory than an upload may use)."
+        ) from None
+    except MemoryError as exc:
         logger.warning("image processing ended without a result: %r", exc)
         raise images.ImageRejected(
             "The image is too large to process (it needs more memory than an upload may use)."

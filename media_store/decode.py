@@ -43,7 +43,8 @@ _EXIF_ORIENTATION = 0x0112
 _BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2}
 # Decoding up to this much (the size of our own 2560x2560 "full" image) is cheap whatever
 # the file's size, so small images that compress very well (icons, flat drawings) pass.
-RATIO_FREE_BYTES = 2560 * 2560 * 4
+FULL_SIZE = 2560  # the "full" image fits FULL_SIZE x FULL_SIZE (media_store/images.py)
+RATIO_FREE_BYTES = FULL_SIZE * FULL_SIZE * 4
 
 
 class ImageRejected(ValueError):
@@ -59,8 +60,12 @@ class Limits:
     # Bytes of decoded pixels per byte of file, checked from the header before decoding
     # when the decoded pixels would pass RATIO_FREE_BYTES (see `check_work`).
     max_ratio: float = 500.0
-    # Enforced by media_store.bounded (the child's address space), not by these functions.
+    # Enforced by media_store.bounded (the child's data segment); `check_work` also
+    # refuses at once, from the header, an image whose pixels alone would not fit.
     max_memory_mb: int = 300
+    # CPU seconds of the child, all threads (RLIMIT_CPU, media_store.bounded): the work
+    # an upload may cost whatever the machine's load, where max_seconds bounds the wait.
+    max_cpu_seconds: float = 8.0
 
 
 DEFAULT_LIMITS = Limits()
@@ -185,6 +190,30 @@ def check_work(im: Image.Image, data: bytes, limits: Limits, frames: int) -> Non
     """
     width, height = im.size
     _refuse_work(width, height, _BYTES_PER_PIXEL.get(im.mode, 4), frames, data, limits)
+    needed = _pixel_memory(width, height, im.mode, im.format, frames)
+    if needed > limits.max_memory_mb * 1024 * 1024:
+        raise ImageRejected(
+            f"The image is too large to process: its {width}x{height} pixels need about "
+            f"{needed / 2**20:,.0f} MB, and an upload may use {limits.max_memory_mb} MB."
+        )
+
+
+def _pixel_memory(width: int, height: int, mode: str, fmt: str | None, frames: int) -> int:
+    """Bytes the pipeline cannot do without: the decoded image plus the "full" one.
+
+    A floor, not an estimate of the peak (the decoder's buffers and the smaller sizes
+    come on top): refusing here means the child's memory cap would refuse anyway, after
+    seconds of decoding instead of at once. A JPEG is counted at the scale `Image.draft`
+    decodes it for a full image (1/2, 1/4 or 1/8); an animation keeps two canvases
+    (the frame being decoded and the one it is drawn over).
+    """
+    fit = min(1.0, FULL_SIZE / width, FULL_SIZE / height)
+    scale = 1
+    while fmt == "JPEG" and scale < 8 and fit * scale * 2 <= 1:
+        scale *= 2
+    decoded = -(-width // scale) * -(-height // scale) * _BYTES_PER_PIXEL.get(mode, 4)
+    full = int(width * fit) * int(height * fit) * 4
+    return decoded * (2 if frames > 1 else 1) + full
 
 
 def _webp_size(data: bytes) -> tuple[int, int] | None:

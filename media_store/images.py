@@ -51,6 +51,7 @@ from PIL import Image, ImageCms
 from media_store.decode import (
     DEFAULT_LIMITS,
     FORMATS,
+    FULL_SIZE,
     ORIENTATION,
     Deadline,
     ImageRejected,
@@ -81,7 +82,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-FULL_SIZE = 2560
 # (name, max width, max height, crop); 0 means unbounded, as in WordPress.
 SIZES: tuple[tuple[str, int, int, bool], ...] = (
     ("thumbnail", 150, 150, True),
@@ -94,21 +94,25 @@ SIZES: tuple[tuple[str, int, int, bool], ...] = (
 WEBP_SUFFIX = "-webp"
 
 # JPEG quality 82 is WordPress's default; WebP 80 is close in size and look. WebP method 2
-# encodes 3x faster than 4 for files about 5% larger (bench/README.md).
+# encodes 3x faster than 4 for files about 5% larger (bench/README.md). PNG at zlib level
+# 1: pages serve the WebP twin (`<picture>`), the PNG is the fallback and the download, so
+# its encoding time counts more than its size. Level 1 makes a photo a third larger than
+# level 6 and a flat drawing up to two thirds, but is 2-4x faster; on noise (what a
+# crafted upload is made of) level 6 takes 2.6 s for 2560x2560 where level 1 takes 0.6 s
+# and is smaller.
 _SAVE_OPTIONS = {
     "JPEG": {"quality": 82, "progressive": True, "optimize": False},
-    "PNG": {"compress_level": 6},
+    "PNG": {"compress_level": 1},
     "GIF": {},
     "WEBP": {"quality": 80, "method": 2},
     "AVIF": {"quality": 70, "speed": 8},
 }
 # Lossless formats can reproduce pixel-borne payloads byte for byte: other settings.
 # Fastest first: a 1 MB PNG holds a chance `<?=` about one time in sixteen, and level 9
-# on the 41-frame APNG of the corpus cost 1.5 s where level 1 costs 0.1 s; on a noisy
-# 2560x2560 image level 9 takes 3.8 s, levels 1 and 2 under 0.5 s.
+# on the 41-frame APNG of the corpus cost 1.5 s where level 2 costs 0.1 s; on a noisy
+# 2560x2560 image level 9 takes 3.8 s, level 2 under 0.5 s.
 _RETRY_OPTIONS = {
     "PNG": (
-        {"compress_level": 1},
         {"compress_level": 2},
         {"compress_level": 9},
         {"optimize": True},
@@ -274,6 +278,32 @@ def _frames(im: Image.Image, size: tuple[int, int], orientation: int, deadline: 
     return rest, {"duration": durations, "loop": int(loop) if loop is not None else 0}
 
 
+# Modes Image.reduce averages correctly (a palette's indices cannot be averaged).
+_REDUCIBLE = ("L", "LA", "RGB", "RGBA")
+
+
+def _prescaled(im: Image.Image) -> Image.Image:
+    """The decoded image in sRGB, first reduced by the largest whole factor that keeps it
+    at least as large as the "full" image.
+
+    What `Image.draft` does for a JPEG while decoding, done after decoding for the
+    formats that cannot decode at a smaller scale: a 6000x6000 PNG becomes 3000x3000 by
+    averaging 2x2 blocks (about 0.03 s) before its colours are converted and Lanczos
+    scales it to 2560, instead of converting and filtering all 36 megapixels (0.8 s of
+    CPU and 144 MB more on this machine).
+    """
+    width, height = im.size
+    target = _fit((width, height), FULL_SIZE, FULL_SIZE)
+    factor = min(width // target[0], height // target[1]) if target else 1
+    if factor < 2:
+        return _to_srgb(im)
+    # A transparent colour key (tRNS on RGB or grey) must be matched before averaging.
+    if im.mode in _REDUCIBLE and "transparency" not in im.info:
+        return _to_srgb(im.reduce(factor))
+    base = _to_srgb(im)
+    return base.reduce(factor)
+
+
 def _decoded(data: bytes, limits: Limits, deadline: Deadline):
     """One decode for every output: (oriented sRGB full image, decoded image, Inspected)."""
     first = open_checked(data, limits)
@@ -288,7 +318,7 @@ def _decoded(data: bytes, limits: Limits, deadline: Deadline):
     im, inspected = decode(data, limits, deadline, draft)
     orientation = exif_orientation(im)
 
-    base = _to_srgb(im)
+    base = _prescaled(im)
     deadline.check()
     if orientation != 1:
         base = base.transpose(ORIENTATION[orientation])

@@ -16,4 +16,5 @@ def configured_limits() -> Limits:
         max_seconds=float(getattr(settings, "MEDIA_MAX_SECONDS", defaults.max_seconds)),
         max_ratio=float(getattr(settings, "MEDIA_MAX_RATIO", defaults.max_ratio)),
         max_memory_mb=getattr(settings, "MEDIA_MAX_MEMORY_MB", defaults.max_memory_mb),
+        max_cpu_seconds=float(getattr(settings, "MEDIA_MAX_CPU_SECONDS", defaults.max_cpu_seconds)),
     )

@@ -27,24 +27,33 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture
-def page(monkeypatch):
+@pytest.fixture(scope="module")
+def chromium():
+    """One Chromium per test module: starting Playwright's driver and the browser costs
+    2-8 s (more on a loaded machine), a fresh context per test (`page`) about 0.2 s, and
+    a context is what isolates tests: its own cookies, storage and cache."""
     if not shutil.which(CHROMIUM):
         pytest.skip("chromium is not installed (make test installs it with apt)")
     sync_api = pytest.importorskip("playwright.sync_api")
-    # Playwright's sync API keeps an event loop in this thread; the ORM calls in the
-    # test body are still synchronous and safe.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        context = browser.new_context()
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        yield page
-        context.close()
-        browser.close()
+    # Playwright's sync API keeps an event loop in this thread while it runs; the ORM
+    # calls in the test bodies are still synchronous and safe.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        with sync_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+            )
+            yield browser
+            browser.close()
+
+
+@pytest.fixture
+def page(chromium):
+    context = chromium.new_context()
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
 
 
 def test_author_writes_and_publishes_a_post_that_shows_on_home_and_in_the_feed(live_server, page):

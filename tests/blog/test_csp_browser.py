@@ -12,7 +12,10 @@ from PIL import Image
 
 from blog import roles
 from media_library.services import media_upload
-from tests.blog.test_browser import page  # noqa: F401 (the Chromium page fixture)
+from tests.blog.test_browser import (
+    chromium,  # noqa: F401 (one Chromium per module)
+    page,  # noqa: F401 (a fresh context per test)
+)
 from tests.factories import (
     PASSWORD,
     make_category,

@@ -18,7 +18,8 @@ from django.utils import timezone
 from blog import roles
 from blog.models import Post
 from media_library.models import MediaItem
-from tests.blog.test_browser import page as page  # the Chromium fixture
+from tests.blog.test_browser import chromium as chromium  # one Chromium per module
+from tests.blog.test_browser import page as page  # a fresh context per test
 from tests.factories import PASSWORD, make_user
 from tests.media_library.test_upload import image_bytes
 

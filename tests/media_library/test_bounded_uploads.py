@@ -4,6 +4,9 @@ the clock or the memory cap, the instance's processing slots, and real photos ac
 
 from __future__ import annotations
 
+import multiprocessing.forkserver
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -27,6 +30,45 @@ def test_a_bomb_is_refused_from_its_header_with_a_clear_400(client, author, sett
     assert stored_files(Path(settings.MEDIA_ROOT)) == []
 
 
+def _cpu_ticks(pid: int) -> int | None:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def _processing_children_still_computing(within: float = 15.0) -> list[int]:
+    """Children of the pipeline's forkserver (the pool's processes) still using CPU time
+    after `within` seconds. A replacement child spends a moment starting, then waits for
+    work; the child of a stopped image, left running, would go on computing."""
+    server = multiprocessing.forkserver._forkserver._forkserver_pid
+    assert server is not None
+    until = time.monotonic() + within
+    while True:
+        children = [
+            int(entry)
+            for entry in os.listdir("/proc")
+            if entry.isdigit() and _parent(int(entry)) == server
+        ]
+        before = {pid: _cpu_ticks(pid) for pid in children}
+        time.sleep(0.5)
+        busy = [
+            pid
+            for pid in children
+            if None not in (before[pid], _cpu_ticks(pid)) and _cpu_ticks(pid) > before[pid]
+        ]
+        if not busy or time.monotonic() > until:
+            return busy
+
+
+def _parent(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+
+
 def test_processing_past_media_max_seconds_is_stopped_mid_step(client, author, settings):
     settings.MEDIA_MAX_SECONDS = 1
     settings.MEDIA_MAX_MEMORY_MB = 2000  # the clock, not the memory cap, must stop it
@@ -37,9 +79,59 @@ def test_processing_past_media_max_seconds_is_stopped_mid_step(client, author, s
     # "took longer than" and never had the chance.
     assert "stopped after 1 seconds" in response.json()["error"]
     assert not MediaItem.objects.exists()
+    assert _processing_children_still_computing() == []
     # The next upload gets a fresh child and goes through.
     settings.MEDIA_MAX_SECONDS = 10
     assert upload(client, image_bytes(), "next.jpg").status_code == 201
+
+
+def test_a_36_megapixel_noise_png_costs_less_than_the_cpu_budget_and_is_accepted(
+    client, author, settings, django_capture_on_commit_callbacks
+):
+    # The clock out of the way: only the CPU budget, the same on a busy machine as on a
+    # quiet one, decides. Noise is the worst case for the encoders of every size.
+    settings.MEDIA_MAX_SECONDS = 300
+    login(client, author)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload(client, heavy_png(), "noise.png")
+    assert response.status_code == 201, response.content
+    item = MediaItem.objects.get()
+    assert item.status == MediaItem.Status.READY
+    names = {r["name"] for r in item.renditions}
+    assert {"full", "full-webp", "2048x2048", "thumbnail-webp"} <= names
+    full = next(r for r in item.renditions if r["name"] == "full")
+    assert (full["width"], full["height"]) == (2560, 2560)
+
+
+def test_processing_past_the_cpu_budget_is_ended_by_the_kernel_with_a_clear_400(
+    client, author, settings, caplog
+):
+    settings.MEDIA_MAX_CPU_SECONDS = 1
+    settings.MEDIA_MAX_SECONDS = 300  # the kernel's CPU limit, not the clock, must stop it
+    login(client, author)
+    with caplog.at_level("WARNING", logger="media_store.bounded"):
+        response = upload(client, heavy_png(), "heavy.png")
+    assert response.status_code == 400
+    assert "stopped after 1 seconds of computing" in response.json()["error"]
+    assert "exit code -24" in caplog.text  # SIGXCPU: RLIMIT_CPU, inside the child
+    assert not MediaItem.objects.exists()
+    assert stored_files(Path(settings.MEDIA_ROOT)) == []
+    assert _processing_children_still_computing() == []
+    settings.MEDIA_MAX_CPU_SECONDS = 8
+    assert upload(client, image_bytes(), "next.jpg").status_code == 201
+
+
+def test_an_image_whose_pixels_cannot_fit_the_memory_cap_is_refused_from_its_header(
+    client, author, settings
+):
+    settings.MEDIA_MAX_MEMORY_MB = 50  # 36 megapixels of grey: 36 MB, and 26 MB of "full"
+    login(client, author)
+    response = upload(client, heavy_png(), "heavy.png")
+    assert response.status_code == 400
+    assert (
+        "too large to process: its 6000x6000 pixels need about 59 MB" in (response.json()["error"])
+    )
+    assert not MediaItem.objects.exists()
 
 
 def test_processing_past_the_memory_cap_is_refused_not_a_500(client, author, settings):
