@@ -145,6 +145,7 @@ def test_search_paginates_and_refuses_bad_arguments(client, author):
     assert past.status_code == 400 and past.json()["code"] == "rest_post_invalid_page_number"
 
 
+@_committed
 def test_search_embeds_each_results_post_with_the_same_few_queries_for_5_or_40(client, author):
     category = make_category(name="Harbours")
     for n in range(40):
