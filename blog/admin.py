@@ -236,12 +236,14 @@ class _ContentAdmin(AutosaveViewsMixin, EditorViewsMixin, RevisionViewsMixin, ad
             links.append((url, label))
         if obj.status != _TRASH:
             links.append((self._admin_url("delete", obj.pk), "Trash"))
+        # WordPress names a post's state after its title unless it is simply published.
+        state = "" if obj.display_status == Post.Status.PUBLISHED.label else obj.display_status
         return format_html(
-            '<strong class="desk-title depth-{}"><a href="{}">{}{}</a></strong>{}',
-            min(depth, 5),
+            '<strong class="desk-title"><a href="{}">{}{}</a>{}</strong>{}',
             edit,
             "— " * depth,
             obj.title or "(no title)",
+            format_html('<span class="desk-post-state"> — {}</span>', state) if state else "",
             row_actions(links=links),
         )
 

@@ -10,12 +10,15 @@ ones go with `empty_trash`.
 
 from __future__ import annotations
 
+import re
+
 from django.contrib import admin, messages
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.html import format_html, strip_tags
+from django.utils.html import escape, format_html, strip_tags
+from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 
 from blog import services
@@ -25,6 +28,13 @@ from blog.models import Comment
 
 EXCERPT_WORDS = 20
 ROW_ACTIONS = (("approve", "Approve"), ("spam", "Spam"), ("trash", "Trash"))
+
+
+def _email_link(address: str) -> str:
+    # A long address may wrap, but after its @ and its dots rather than mid-word.
+    parts = [escape(part) for part in re.split(r"(?<=[@.])|(?=@)", address) if part]
+    breakable = mark_safe("<wbr>".join(parts))  # each part is escaped
+    return format_html('<a class="desk-email" href="mailto:{}">{}</a>', address, breakable)
 
 
 def _moderation(name: str, status: str, description: str, verb: str):
@@ -90,12 +100,10 @@ class CommentAdmin(admin.ModelAdmin):
     @admin.display(description="Author", ordering="author_name")
     def author_column(self, obj):
         return format_html(
-            '<strong class="desk-comment-author">{}</strong>'
-            '<a class="desk-email" href="mailto:{}">{}</a>'
+            '<strong class="desk-comment-author">{}</strong>{}'
             '<span class="desk-muted desk-small">{}</span>',
             obj.author_name,
-            obj.author_email,
-            obj.author_email,
+            _email_link(obj.author_email),
             obj.ip_address or "",
         )
 
@@ -114,8 +122,12 @@ class CommentAdmin(admin.ModelAdmin):
         ]
         edit = reverse("admin:blog_comment_change", args=[obj.pk])
         return format_html(
+            # On a phone the author, post and date columns give way: the cell names them.
+            '<p class="desk-narrow-only"><strong>{}</strong> {}</p>'
             '<p class="desk-comment-excerpt">{}</p>{}'
             '<p class="desk-narrow-only desk-small">{} · {}</p>{}',
+            obj.author_name,
+            _email_link(obj.author_email),
             text,
             reply,
             self.in_response_to(obj),

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.db.models import Count
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from blog.models import Comment, Post
 
@@ -60,5 +61,5 @@ def row_actions(*, links=(), buttons=()) -> str:
     ]
     return format_html(
         '<div class="desk-row-actions">{}</div>',
-        format_html_join(' <span aria-hidden="true">|</span> ', "{}", ((p,) for p in parts)),
+        mark_safe(' <span aria-hidden="true">|</span> '.join(parts)),  # parts are escaped
     )

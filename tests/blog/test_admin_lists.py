@@ -82,7 +82,7 @@ def test_pages_are_listed_as_a_tree_with_their_status_date_and_author(client, ed
         re.sub(r"<[^>]+>", "", t)
         for t in re.findall(r'class="desk-title[^"]*">(.*?)</strong>', response.content.decode())
     ]
-    assert titles == ["About", "— Team", "— — Alice", "Contact"]
+    assert titles == ["About", "— Team", "— — Alice", "Contact — Draft"]
     headers = [
         h.lower()
         for h in re.findall(r'<th scope="col" class="[^"]*column-(\w+)', response.content.decode())
