@@ -41,6 +41,16 @@ def log_in(page, live_server, user) -> None:
     page.wait_for_selector("#site-name")
 
 
+def write_new_post(page, live_server, user, title: str, text: str) -> None:
+    """Log in at 1280 px, open Add post, type a title and some text into the editor."""
+    page.set_viewport_size(WIDE)
+    log_in(page, live_server, user)
+    page.goto(f"{live_server.url}/admin/blog/post/add/")
+    page.fill("#id_title", title)
+    page.locator(".field-body .CodeMirror").click()
+    page.keyboard.insert_text(text)
+
+
 def natural_width(locator) -> int:
     locator.first.wait_for()
     locator.first.scroll_into_view_if_needed()
@@ -94,12 +104,10 @@ def test_author_writes_drops_an_image_picks_a_featured_one_schedules_and_publish
 ):
     author = make_user(roles.AUTHOR, username="wendy", first_name="Wendy")
     cover = upload_as(author, "Lighthouse", (30, 90, 160))
-    page.set_viewport_size(WIDE)
-    log_in(page, live_server, author)
-    page.goto(f"{live_server.url}/admin/blog/post/add/")
-    page.fill("#id_title", "A walk to the lighthouse")
-    page.locator(".field-body .CodeMirror").click()
-    page.keyboard.insert_text("We walked **all the way** to the end of the pier.\n\n")
+    write_new_post(
+        page, live_server, author, "A walk to the lighthouse",
+        "We walked **all the way** to the end of the pier.\n\n",
+    )  # fmt: skip
     assert page.locator(".editor-statusbar .words").inner_text() == "11"
 
     # Drag an image from the desktop into the text, dropped after "We walked " while the
@@ -322,12 +330,9 @@ def test_text_typed_into_add_post_is_a_draft_after_the_first_autosave(
 
     monkeypatch.setattr(PostAdmin, "autosave_seconds", 3600)  # the test says when
     author = make_user(roles.AUTHOR, username="ana")
-    page.set_viewport_size(WIDE)
-    log_in(page, live_server, author)
-    page.goto(f"{live_server.url}/admin/blog/post/add/")
-    page.fill("#id_title", "Never saved")
-    page.locator(".field-body .CodeMirror").click()
-    page.keyboard.insert_text("Typed into a new post and never saved.")
+    write_new_post(
+        page, live_server, author, "Never saved", "Typed into a new post and never saved."
+    )
     hide_tab(page)  # as when the tab is closed: the autosave goes at once
     page.wait_for_selector(".desk-autosave-status:has-text('Draft autosaved')")
     post = Post.objects.get()
