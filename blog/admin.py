@@ -17,7 +17,6 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import models
 from django.db.models import Count, Q
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -25,13 +24,13 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
-from django.utils.text import Truncator
 
 from blog import services
 from blog.admin_autosave import AutosaveViewsMixin
 from blog.admin_editor import EditorViewsMixin, PublishWhen, add_desk_fields, clean_publish_when
+from blog.admin_lists import StatusFilter, row_actions
 from blog.admin_revisions import RevisionViewsMixin
-from blog.models import Category, Comment, Page, Post, Tag
+from blog.models import Category, Page, Post, Tag
 
 User = get_user_model()
 
@@ -70,37 +69,6 @@ def _run_per_object(modeladmin, request, queryset, service, done_verb: str) -> N
         )
     if not done and not refused:
         modeladmin.message_user(request, "Nothing was selected.", messages.INFO)
-
-
-class _StatusFilter(admin.SimpleListFilter):
-    """Status with counts; the default view leaves out `hidden` (the Trash, spam)."""
-
-    title = "status"
-    parameter_name = "status"
-    statuses: type = Post.Status
-    hidden: tuple[str, ...] = (Post.Status.TRASH,)
-    all_label = "All (except Trash)"
-
-    def lookups(self, request, model_admin):
-        rows = model_admin.get_queryset(request).order_by().values_list("status")
-        counts = dict(rows.annotate(n=Count("pk")))
-        return [(v, f"{label} ({counts.get(v, 0)})") for v, label in self.statuses.choices]
-
-    def queryset(self, request, queryset):
-        if self.value():
-            return queryset.filter(status=self.value())
-        return queryset.exclude(status__in=self.hidden)
-
-    def choices(self, changelist):
-        choices = list(super().choices(changelist))
-        choices[0]["display"] = self.all_label
-        return choices
-
-
-class _CommentStatusFilter(_StatusFilter):
-    statuses = Comment.Status
-    hidden = (Comment.Status.SPAM, Comment.Status.TRASH)
-    all_label = "All (except spam and Trash)"
 
 
 # --- Posts and pages --------------------------------------------------------
@@ -255,6 +223,30 @@ class _ContentAdmin(AutosaveViewsMixin, EditorViewsMixin, RevisionViewsMixin, ad
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     # The list.
+    @admin.display(description="Title", ordering="title")
+    def title_column(self, obj):
+        """The title (indented by its depth for pages), linked, with WordPress's row actions."""
+        depth = obj.path.count("/") if obj.is_page else 0
+        edit = self._admin_url("change", obj.pk)
+        links = [(edit, "Edit")]
+        url, label = self.view_on_site(obj), "View"
+        if url is None:
+            url, label = self._preview_url(obj), "Preview"
+        if url:
+            links.append((url, label))
+        if obj.status != _TRASH:
+            links.append((self._admin_url("delete", obj.pk), "Trash"))
+        # WordPress names a post's state after its title unless it is simply published.
+        state = "" if obj.display_status == Post.Status.PUBLISHED.label else obj.display_status
+        return format_html(
+            '<strong class="desk-title"><a href="{}">{}{}</a>{}</strong>{}',
+            edit,
+            "— " * depth,
+            obj.title or "(no title)",
+            format_html('<span class="desk-post-state"> — {}</span>', state) if state else "",
+            row_actions(links=links),
+        )
+
     @admin.display(description="Status", ordering="status")
     def display_status(self, obj):
         return obj.display_status
@@ -267,13 +259,6 @@ class _ContentAdmin(AutosaveViewsMixin, EditorViewsMixin, RevisionViewsMixin, ad
     @admin.display(description="Comments", ordering="comment_count")
     def comments(self, obj):
         return obj.comment_count
-
-    @admin.display(description="Link")
-    def site_link(self, obj):
-        url, label = self.view_on_site(obj), "View"
-        if url is None:
-            url, label = self._preview_url(obj), "Preview"
-        return format_html('<a href="{}">{}</a>', url, label) if url else ""
 
     # Deleting moves to the Trash; the Trash is emptied by `empty_trash`, not here.
     def delete_view(self, request, object_id, extra_context=None):
@@ -324,8 +309,9 @@ class PostAdmin(_ContentAdmin):
         css = {"all": ("desk/lists.css",)}
 
     list_display = (
-        "title", "author", "display_status", "category_list", "date", "comments", "site_link",
+        "title_column", "author", "display_status", "category_list", "date", "comments",
     )  # fmt: skip
+    list_display_links = None  # the title links itself, its row actions beside it
     filter_horizontal = ("categories", "tags")
     fieldsets = (
         (None, {"fields": ("title", "slug", "body", "body_format", "excerpt")}),
@@ -338,7 +324,7 @@ class PostAdmin(_ContentAdmin):
 
     def get_list_filter(self, request):
         by_author = ("author",) if self._sees_all(request.user) else ()
-        return (_StatusFilter, *by_author, "categories", "sticky")
+        return (StatusFilter, *by_author, "categories", "sticky")
 
     @admin.display(description="Categories")
     def category_list(self, obj):
@@ -351,11 +337,11 @@ class PageAdmin(_ContentAdmin):
         css = {"all": ("desk/lists.css",)}
 
     kind = Post.Kind.PAGE
-    list_display = (
-        "title", "author", "display_status", "parent", "menu_order", "date", "comments",
-        "site_link",
-    )  # fmt: skip
-    list_select_related = ("author", "parent")
+    # WordPress's Pages screen: the tree in order (parents before their children, by path),
+    # each page indented by its depth, with its status, date and author.
+    list_display = ("title_column", "author", "display_status", "date")
+    list_display_links = None  # the title links itself, its row actions beside it
+    ordering = ("path", "menu_order", "pk")
     fieldsets = (
         (None, {"fields": ("title", "slug", "body", "body_format", "excerpt")}),
         ("Publish", {"fields": (*PUBLISH_FIELDS, "comment_status", "password")}),
@@ -366,7 +352,7 @@ class PageAdmin(_ContentAdmin):
         return user.has_perm("blog.change_page")
 
     def get_list_filter(self, request):
-        return (_StatusFilter, "author")
+        return (StatusFilter, "author")
 
 
 # --- Taxonomy -----------------------------------------------------
@@ -422,74 +408,6 @@ class TagAdmin(_TaxonomyMixin, admin.ModelAdmin):
         services.tag_delete(tags=queryset, by=request.user)
 
 
-# --- Comments ---------------------------------------------------------------
-
-
-def _moderation(name: str, status: str, description: str, verb: str):
-    """A bulk action that gives the selected comments `status` through the service."""
-
-    def action(modeladmin, request, queryset):
-        changed = services.comment_set_status(comments=queryset, status=status, by=request.user)
-        noun = "comment" if changed == 1 else "comments"
-        modeladmin.message_user(request, f"{verb} {changed} {noun}.", messages.SUCCESS)
-
-    action.__name__ = name
-    return admin.action(description=description, permissions=["moderate"])(action)
-
-
-@admin.register(Comment)
-class CommentAdmin(admin.ModelAdmin):
-    """The moderation queue; only moderators (Editors, Administrators) see it.
-
-    Comments are never deleted from here: trashed ones go with `empty_trash`.
-    """
-
-    list_display = ("author_name", "post", "short_body", "status", "created_at", "ip_address")
-    list_filter = (_CommentStatusFilter,)
-    list_select_related = ("post",)
-    search_fields = ("author_name", "author_email", "body", "post__title")
-    ordering = ("-created_at", "-id")
-    date_hierarchy = "created_at"
-    fields = (
-        "post", "parent", "user", "author_name", "author_email", "author_url", "body", "status",
-        "ip_address", "user_agent", "created_at",
-    )  # fmt: skip
-    readonly_fields = ("post", "parent", "user", "ip_address", "user_agent", "created_at")
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
-    actions = (
-        _moderation("approve", Comment.Status.APPROVED, "Approve", "Approved"),
-        _moderation("hold", Comment.Status.PENDING, "Unapprove (hold for moderation)", "Held"),
-        _moderation("mark_spam", Comment.Status.SPAM, "Mark as spam", "Marked as spam"),
-        _moderation("move_to_trash", Comment.Status.TRASH, "Move to the Trash", "Trashed"),
-    )
-
-    def has_moderate_permission(self, request) -> bool:
-        return request.user.has_perm("blog.moderate_comments")
-
-    def has_module_permission(self, request):
-        return self.has_moderate_permission(request) and super().has_module_permission(request)
-
-    def has_view_permission(self, request, obj=None):
-        return self.has_moderate_permission(request) and super().has_view_permission(request, obj)
-
-    def has_change_permission(self, request, obj=None):
-        allowed = super().has_change_permission(request, obj)
-        return self.has_moderate_permission(request) and allowed
-
-    def has_add_permission(self, request):
-        return False  # comments come from the site
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description="Comment")
-    def short_body(self, obj):
-        return Truncator(obj.body).chars(80)
-
-    def save_model(self, request, obj, form, change):
-        services.comment_update(comment=obj, by=request.user)
-
-
-# Users and roles, and the site's settings, live in their own modules; importing
-# them registers them.
-from blog import admin_site_settings, admin_users  # noqa: E402, F401
+# Comments, users and roles, and the site's settings, live in their own modules;
+# importing them registers them.
+from blog import admin_comments, admin_site_settings, admin_users  # noqa: E402, F401

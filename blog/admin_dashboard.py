@@ -15,6 +15,7 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import Truncator
 from django.views.decorators.http import require_POST
 
@@ -135,6 +136,10 @@ def moderate_view(request, comment_id: int, action: str):
         pending = Comment.objects.filter(status=Comment.Status.PENDING).count()
         return JsonResponse({"message": message, "pending": pending})
     messages.success(request, message)
+    # The comments list's row actions come back to the list, its filters and page kept.
+    back = request.headers.get("Referer", "")
+    if back and url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
+        return redirect(back)
     return redirect("admin:index")
 
 

@@ -33,6 +33,7 @@ PREVIEW_MAX_CHARS = 500_000
 VENDOR_CSS = (
     "vendor/easymde-2.21.0/dist/easymde.min.css",
     "vendor/fork-awesome-1.2.0/css/fork-awesome.min.css",
+    "css/entry.css",  # the public theme's typography, for the preview
     "desk/desk.css",
 )
 

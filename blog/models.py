@@ -11,8 +11,8 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import strip_tags
-from django.utils.text import Truncator
+
+from blog.excerpts import html_excerpt
 
 # The site's settings are a model of this app, kept in a module of their own.
 from blog.site_settings import SiteSettings, default_comment_status  # noqa: F401
@@ -248,7 +248,7 @@ class Post(models.Model):
     def get_excerpt(self) -> str:
         if self.excerpt:
             return self.excerpt
-        return Truncator(strip_tags(self.body_html)).words(EXCERPT_WORDS, truncate=" …")
+        return html_excerpt(self.body_html, words=EXCERPT_WORDS)
 
     def comments_open(self) -> bool:
         return self.comment_status == self.CommentStatus.OPEN and self.is_public

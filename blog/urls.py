@@ -77,4 +77,5 @@ urlpatterns = [
 root_urlpatterns = [
     path("sitemap.xml", sitemap_xml, name="sitemap"),
     path("robots.txt", views.robots_txt, name="robots-txt"),
+    path("favicon.ico", views.favicon_ico, name="favicon"),
 ]

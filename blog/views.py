@@ -8,6 +8,7 @@ and comment counts are denormalized on the post.
 
 from __future__ import annotations
 
+import functools
 import sys
 from datetime import UTC, datetime, timedelta
 
@@ -16,6 +17,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.staticfiles import finders
 from django.core.exceptions import ValidationError
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
@@ -25,6 +27,7 @@ from django.template import loader
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_cache_control
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.dateformat import format as date_format
 from django.utils.safestring import mark_safe
@@ -441,6 +444,27 @@ def robots_txt(request):
         "",
     ]
     return HttpResponse("\n".join(lines), content_type="text/plain; charset=utf-8")
+
+
+@functools.cache
+def _favicon() -> bytes | None:
+    found = finders.find("favicon.ico")
+    if not found:
+        return None
+    with open(found, "rb") as icon:
+        return icon.read()
+
+
+@require_safe
+def favicon_ico(request):
+    """Browsers ask for /favicon.ico on their own, whatever the page's <link rel=icon> says:
+    answer it here rather than with a 301 to a 404 (no trailing slash, no such page)."""
+    icon = _favicon()
+    if icon is None:
+        raise Http404("No favicon.ico in the static files.")
+    response = HttpResponse(icon, content_type="image/vnd.microsoft.icon")
+    patch_cache_control(response, public=True, max_age=86400)
+    return response
 
 
 def page_not_found(request, exception=None):

@@ -8,7 +8,8 @@ same rules: authors see and edit their own uploads, editors everyone's.
 201 for a new item, 200 when the same image was already in the uploader's library,
 a 4xx with `{"error": "..."}` for anything refused, and a 503 with `Retry-After` when
 the instance is already processing MEDIA_UPLOAD_SLOTS images. `GET .../chooser/` lists
-the library for the editor's chooser (media_library/chooser.py).
+the library for the editor's chooser (media_library/chooser.py); `POST .../<id>/alt-text/`
+keeps the alt text the chooser asked for.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ def _upload_json(item: MediaItem, created: bool) -> dict:
         "created": created,
         "markdown": markdown_snippet(item),
         "url": item.get_absolute_url(),
+        "alt_text_url": reverse("admin:media_library_mediaitem_alt_text", args=[item.pk]),
         "title": item.title,
         "alt_text": item.alt_text,
         "mime_type": item.mime_type,
@@ -174,9 +176,11 @@ class MediaItemAdmin(admin.ModelAdmin):
     def get_urls(self):
         upload = self.admin_site.admin_view(require_POST(self.upload_view))
         chooser = self.admin_site.admin_view(require_GET(self.chooser_view))
+        alt = self.admin_site.admin_view(require_POST(self.alt_text_view))
         return [
             path("upload/", upload, name="media_library_mediaitem_upload"),
             path("chooser/", chooser, name="media_library_mediaitem_chooser"),
+            path("<int:object_id>/alt-text/", alt, name="media_library_mediaitem_alt_text"),
             *super().get_urls(),
         ]
 
@@ -197,6 +201,24 @@ class MediaItemAdmin(admin.ModelAdmin):
         )
         data["can_upload"] = media_services.media_can_add(user=request.user)
         return JsonResponse(data)
+
+    def alt_text_view(self, request, object_id):
+        """POST `alt_text`: the chooser keeps the description it asked for on the item, so
+        it is asked once. Same rule as the change form: authors only their own items."""
+        item = MediaItem.objects.usable_by(request.user).filter(pk=object_id).first()
+        if item is None:
+            return JsonResponse({"error": "No such media item."}, status=404)
+        try:
+            item = media_services.media_update(
+                item=item,
+                by=request.user,
+                title=item.title,
+                alt_text=request.POST.get("alt_text", ""),
+                caption=item.caption,
+            )
+        except PermissionDenied as exc:
+            return JsonResponse({"error": str(exc)}, status=403)
+        return JsonResponse({"id": item.pk, "alt_text": item.alt_text})
 
     def upload_view(self, request):
         file = request.FILES.get("file")

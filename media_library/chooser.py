@@ -12,6 +12,7 @@ import re
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.db.models.functions import TruncMonth
+from django.urls import reverse
 from django.utils import timezone
 
 from media_library.models import MediaItem
@@ -44,6 +45,7 @@ def item_json(item: MediaItem) -> dict:
         "width": item.width,
         "height": item.height,
         "markdown": markdown_snippet(item),
+        "alt_text_url": reverse("admin:media_library_mediaitem_alt_text", args=[item.pk]),
         "uploaded_by": item.uploaded_by.get_username() if item.uploaded_by else "",
         "created_at": timezone.localtime(item.created_at).strftime("%Y-%m-%d"),
     }

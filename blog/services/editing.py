@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from blog.models import Autosave, EditLock, Post
 from blog.services.permissions import post_can_edit
+from blog.services.posts import post_write
 
 LOCK_SECONDS = 150  # WordPress's wp_check_post_lock window
 
@@ -35,6 +36,29 @@ def autosave_write(*, post: Post, by, title: str, body: str, excerpt: str) -> Au
     except IntegrityError:  # two tabs of the same writer at the same moment
         autosave, _ = Autosave.objects.update_or_create(post=post, author=by, defaults=fields)
     return autosave
+
+
+def post_autodraft(*, kind: str, by, title: str, body: str, excerpt: str, body_format: str) -> Post:
+    """The first autosave of a post never saved (WordPress's auto-draft): it becomes a
+    draft of `by`'s, so text typed into "Add post" outlives a closed tab. The editor
+    goes on as for a saved draft, and later autosaves are autosaves of it."""
+    if not (title.strip() or body.strip() or excerpt.strip()):
+        raise ValidationError("Nothing to keep yet.")
+    if body_format not in Post.Format.values:
+        raise ValidationError({"body_format": "Unknown format."})
+    post = Post(
+        kind=kind,
+        author=by,
+        status=Post.Status.DRAFT,
+        title=title.strip()[:300],
+        body=body,
+        excerpt=excerpt,
+        body_format=body_format,
+    )
+    with transaction.atomic():
+        post_write(post=post, by=by)  # checks that `by` may create one
+        post_lock_take(post=post, by=by)
+    return post
 
 
 def autosave_pending(*, post: Post, by) -> Autosave | None:

@@ -3,6 +3,9 @@
 // and writer, not a revision) and the lock is renewed; when the tab is hidden it is sent
 // at once. An autosave newer than the saved post is offered back; if someone takes the
 // post over, this editor is told.
+// On "Add post" (data-autosave-new) the first autosave creates the post as a draft
+// (WordPress's auto-draft): the form then saves that draft, the address bar shows its
+// change form, and later autosaves are autosaves of it, so a closed tab loses nothing.
 
 import { getJSON, postForm } from "./http.js";
 
@@ -37,20 +40,39 @@ function warnTakenOver(name) {
   notice.textContent = `${name} has taken over this post and is editing it now.`;
 }
 
+function becomeDraft(form, data) {
+  // The add form now edits the draft it created: saving it must not make a second post.
+  form.action = data.change_url;
+  history.replaceState(history.state, "", data.change_url);
+  box.dataset.autosaveUrl = data.autosave_url;
+  delete box.dataset.autosaveNew;
+}
+
 if (box) {
-  const url = box.dataset.autosaveUrl;
+  const form = box.closest("form");
+  let url = box.dataset.autosaveUrl;
+  let isNew = "autosaveNew" in box.dataset;
   const seconds = Number(box.dataset.autosaveSeconds) || 60;
   const status = box.querySelector(".desk-autosave-status");
   let last = JSON.stringify(snapshot());
   let submitting = false;
+  let busy = false; // one request at a time: two first beats would make two drafts
 
   async function beat({ keepalive = false } = {}) {
-    if (submitting) return;
+    if (submitting || busy) return;
     const now = snapshot();
     const changed = JSON.stringify(now) !== last;
+    if (isNew && !changed) return; // nothing typed yet: no post, no lock to renew
     const fields = changed ? now : {};
+    if (isNew) fields.body_format = field("id_body_format")?.value ?? "markdown";
+    busy = true;
     try {
       const data = await postForm(url, fields, { keepalive });
+      if (isNew) {
+        becomeDraft(form, data);
+        url = data.autosave_url;
+        isNew = false;
+      }
       if (changed) {
         last = JSON.stringify(now);
         status.textContent = `Draft autosaved at ${new Date(data.saved_at).toLocaleTimeString()}.`;
@@ -58,6 +80,8 @@ if (box) {
       if (data.locked_by) warnTakenOver(data.locked_by);
     } catch (error) {
       status.textContent = `Autosave failed: ${error.message}`;
+    } finally {
+      busy = false;
     }
   }
 
@@ -65,7 +89,7 @@ if (box) {
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "hidden") beat({ keepalive: true });
   });
-  box.closest("form").addEventListener("submit", () => { submitting = true; });
+  form.addEventListener("submit", () => { submitting = true; });
 
   box.querySelector("[data-autosave-restore]")?.addEventListener("click", async () => {
     const { autosave } = await getJSON(url);

@@ -2,9 +2,11 @@
 // mine" for editors, upload), and the alt-text question. A native modal dialog keeps focus
 // inside and closes on Escape; arrow keys move between thumbnails, Enter picks one.
 //
-// openChooser(...) resolves to {item, alt} or null when closed without a choice.
+// openChooser(...) resolves to {item, alt, altNotSaved} or null when closed without a choice.
+// Alt text asked for here is saved on the item (POST alt_text_url) unless that is refused:
+// then altNotSaved says why.
 
-import { getJSON, uploadFile } from "./http.js";
+import { getJSON, postForm, uploadFile } from "./http.js";
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -154,11 +156,20 @@ export function openChooser({ chooserUrl, uploadUrl = "", title = "Add media", a
 
   async function pick(item) {
     let alt = item.alt_text;
+    let altNotSaved = "";
     if (askAlt && !alt) {
       alt = await askAltText({ name: item.title });
       if (alt === null) return; // back to the grid
+      // Kept on the item, so the next writer who picks it is not asked again.
+      if (alt && item.alt_text_url) {
+        try {
+          await postForm(item.alt_text_url, { alt_text: alt });
+        } catch (error) {
+          altNotSaved = error.message; // the post still gets it; the library does not
+        }
+      }
     }
-    chosen = { item, alt };
+    chosen = { item, alt, altNotSaved };
     dialog.close("chosen");
   }
 

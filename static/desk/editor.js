@@ -1,7 +1,8 @@
 // The post and page body: EasyMDE (static/vendor/easymde-*) over the textarea, with
 // - a live preview rendered by the server, by the code that renders the public page;
 // - "Add media" (toolbar, Ctrl-Alt-M): the chooser inserts ![alt](media:N) at the cursor;
-// - images dropped or pasted into the text uploaded to the library, alt text asked first;
+// - images dropped or pasted into the text uploaded to the library, alt text asked first,
+//   and inserted where they were dropped (or at the cursor when pasted);
 // - a word count in the status bar.
 // Keyboard: the toolbar is one tab stop (arrow keys move along it); Tab leaves the text
 // (Ctrl-] and Ctrl-[ indent), so the editor is never a keyboard trap.
@@ -72,20 +73,49 @@ function setUp(textarea) {
   const uploadUrl = textarea.dataset.uploadUrl;
   let editor;
   let say = () => {};
+  let dropMark = null; // where the last file was dropped: a bookmark that follows edits
 
-  function insert(markdown) {
+  function insert(markdown, mark = null) {
     const cm = editor.codemirror;
-    cm.replaceSelection(markdown);
+    const at = mark?.find();
+    if (at) {
+      cm.replaceRange(markdown, at);
+      cm.setCursor(mark.find()); // insertLeft: the mark is now after the snippet
+    } else {
+      cm.replaceSelection(markdown);
+    }
     cm.focus();
+  }
+
+  // EasyMDE cancels the drop (so CodeMirror never moves the cursor there) and hands the
+  // files to uploadDropped without the event: note the drop point first, in the capture
+  // phase, with CodeMirror's coordsChar (a textarea has no caret-from-point).
+  function noteDropPoint(cm) {
+    const wrapper = cm.getWrapperElement();
+    wrapper.addEventListener("drop", (event) => {
+      if (!event.dataTransfer?.files?.length) return;
+      dropMark?.clear();
+      const at = cm.coordsChar({ left: event.clientX, top: event.clientY }, "window");
+      dropMark = cm.setBookmark(at, { insertLeft: true });
+    }, true);
+    wrapper.addEventListener("paste", () => {
+      dropMark?.clear();
+      dropMark = null;
+    }, true);
   }
 
   async function addMedia() {
     const choice = await openChooser({ chooserUrl, uploadUrl, title: "Add media" });
-    if (choice) insert(markdownImage(choice.alt, choice.item.id));
-    else editor.codemirror.focus();
+    if (!choice) {
+      editor.codemirror.focus();
+      return;
+    }
+    insert(markdownImage(choice.alt, choice.item.id));
+    if (choice.altNotSaved) say(`The alt text is in the post but not in the library: ${choice.altNotSaved}`);
   }
 
   async function uploadDropped(file, _onSuccess, onError) {
+    const mark = dropMark; // several files dropped at once all go to the same place
     if (!uploadUrl) {
       onError("You may not upload images; ask an author or an editor to add it for you.");
       return;
@@ -98,7 +128,7 @@ function setUp(textarea) {
     say(`Uploading ${file.name}…`);
     try {
       const item = await uploadFile(uploadUrl, file, { altText: alt });
-      insert(markdownImage(item.alt_text || alt, item.id));
+      insert(markdownImage(item.alt_text || alt, item.id), mark);
       say(`${file.name} uploaded and inserted.`);
     } catch (error) {
       onError(`${file.name}: ${error.message}`);
@@ -139,6 +169,7 @@ function setUp(textarea) {
   const line = statusLine(container);
   say = (message) => { line.textContent = message; };
   const cm = editor.codemirror;
+  noteDropPoint(cm);
   cm.setOption("extraKeys", {
     ...cm.getOption("extraKeys"),
     Tab: false,

@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from blog.models import Autosave, EditLock
+from blog.models import Autosave, EditLock, Post
 from tests.factories import PASSWORD, make_post
 
 pytestmark = pytest.mark.django_db
@@ -97,3 +97,49 @@ def test_a_lock_lapses_when_its_heartbeat_stops(client, author, editor, draft):
     html = as_user(client, editor).get(change_url(draft)).content.decode()
     assert "is currently editing" not in html
     assert EditLock.objects.get().user == editor
+
+
+NEW_POST_AUTOSAVE = reverse("admin:blog_post_autosave_new")
+
+
+def test_the_first_autosave_of_a_new_post_makes_it_a_draft(client, author):
+    as_user(client, author)
+    add_form = client.get(reverse("admin:blog_post_add")).content.decode()
+    assert (
+        f'data-autosave-url="{NEW_POST_AUTOSAVE}"' in add_form and "data-autosave-new" in add_form
+    )
+
+    response = client.post(
+        NEW_POST_AUTOSAVE, {"title": "", "body": "Typed before any save.", "excerpt": ""}
+    )
+
+    assert response.status_code == 201, response.content
+    data = response.json()
+    post = Post.objects.get(pk=data["id"])
+    assert (post.status, post.author, post.body) == ("draft", author, "Typed before any save.")
+    assert data["change_url"] == change_url(post) and data["autosave_url"] == autosave_url(post)
+    # From here on it is a saved draft: its change form holds the text, autosaves are its own.
+    assert "Typed before any save." in client.get(change_url(post)).content.decode()
+    client.post(data["autosave_url"], {"title": "", "body": "Typed before any save. More."})
+    assert Autosave.objects.get(post=post).body == "Typed before any save. More."
+    listed = client.get(reverse("admin:blog_post_changelist")).content.decode()
+    assert "(no title)" in listed
+
+
+def test_an_empty_new_post_is_not_kept_and_a_subscriber_gets_nothing(client, author, subscriber):
+    as_user(client, author)
+    response = client.post(NEW_POST_AUTOSAVE, {"title": " ", "body": "", "excerpt": ""})
+    assert response.status_code == 400
+    as_user(client, subscriber)
+    response = client.post(NEW_POST_AUTOSAVE, {"title": "Mine", "body": "Text"})
+    assert response.status_code in (302, 403)  # the admin sends non-staff to its login
+    assert not Post.objects.exists()
+
+
+def test_a_contributor_new_page_autosave_is_refused_but_a_post_is_kept(client, contributor):
+    as_user(client, contributor)
+    page = client.post(reverse("admin:blog_page_autosave_new"), {"title": "P", "body": "x"})
+    assert page.status_code == 403
+    post = client.post(NEW_POST_AUTOSAVE, {"title": "Mine", "body": "Text"})
+    assert post.status_code == 201
+    assert Post.objects.get().status == "draft"

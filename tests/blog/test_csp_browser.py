@@ -129,6 +129,7 @@ def test_public_pages_and_the_admin_break_no_rule_of_the_policy(live_server, wat
         "/admin/media_library/mediaitem/",
         f"/admin/media_library/mediaitem/{item.pk}/change/",
         "/admin/blog/comment/",
+        "/admin/blog/page/",
         "/admin/auth/user/",
         "/admin/axes/accessattempt/",
     ):

@@ -42,6 +42,16 @@ def log_in(page, live_server, user) -> None:
     page.wait_for_selector("#site-name")
 
 
+def write_new_post(page, live_server, user, title: str, text: str) -> None:
+    """Log in at 1280 px, open Add post, type a title and some text into the editor."""
+    page.set_viewport_size(WIDE)
+    log_in(page, live_server, user)
+    page.goto(f"{live_server.url}/admin/blog/post/add/")
+    page.fill("#id_title", title)
+    page.locator(".field-body .CodeMirror").click()
+    page.keyboard.insert_text(text)
+
+
 def natural_width(locator) -> int:
     locator.first.wait_for()
     locator.first.scroll_into_view_if_needed()
@@ -51,8 +61,9 @@ def natural_width(locator) -> int:
     )
 
 
-def drop_image(page, selector: str, data: bytes, name: str) -> None:
-    """Drop a file on an element as the browser does for a file dragged from the desktop."""
+def drop_image(page, selector: str, data: bytes, name: str, at: dict | None = None) -> None:
+    """Drop a file on an element as the browser does for a file dragged from the desktop,
+    at `at` ({"clientX", "clientY"}) when given."""
     transfer = page.evaluate_handle(
         """([b64, name]) => {
             const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
@@ -63,7 +74,19 @@ def drop_image(page, selector: str, data: bytes, name: str) -> None:
         [base64.b64encode(data).decode(), name],
     )
     for event in ("dragenter", "dragover", "drop"):
-        page.dispatch_event(selector, event, {"dataTransfer": transfer})
+        page.dispatch_event(selector, event, {"dataTransfer": transfer, **(at or {})})
+
+
+def point_of(page, line: int, ch: int) -> dict:
+    """Where character `ch` of `line` is on the screen (CodeMirror's own measure)."""
+    return page.evaluate(
+        """([line, ch]) => {
+            const cm = document.querySelector(".field-body .CodeMirror").CodeMirror;
+            const box = cm.charCoords({line, ch}, "window");
+            return {clientX: box.left + 1, clientY: (box.top + box.bottom) / 2};
+        }""",
+        [line, ch],
+    )
 
 
 def upload_as(user, name: str, color) -> MediaItem:
@@ -82,22 +105,24 @@ def test_author_writes_drops_an_image_picks_a_featured_one_schedules_and_publish
 ):
     author = make_user(roles.AUTHOR, username="wendy", first_name="Wendy")
     cover = upload_as(author, "Lighthouse", (30, 90, 160))
-    page.set_viewport_size(WIDE)
-    log_in(page, live_server, author)
-    page.goto(f"{live_server.url}/admin/blog/post/add/")
-    page.fill("#id_title", "A walk to the lighthouse")
-    page.locator(".field-body .CodeMirror").click()
-    page.keyboard.insert_text("We walked **all the way** to the end of the pier.\n\n")
+    write_new_post(
+        page, live_server, author, "A walk to the lighthouse",
+        "We walked **all the way** to the end of the pier.\n\n",
+    )  # fmt: skip
     assert page.locator(".editor-statusbar .words").inner_text() == "11"
 
-    # Drag an image from the desktop into the text: asked for its alt text, uploaded, inserted.
-    drop_image(page, ".field-body .CodeMirror-lines", image_bytes((1200, 800)), "pier.jpg")
+    # Drag an image from the desktop into the text, dropped after "We walked " while the
+    # cursor is at the end: asked for its alt text, uploaded, inserted where it was dropped.
+    at = point_of(page, 0, len("We walked "))
+    drop_image(page, ".field-body .CodeMirror-lines", image_bytes((1200, 800)), "pier.jpg", at)
     page.fill(".desk-alt-dialog input", "The pier at low tide")
     page.keyboard.press("Enter")
     page.wait_for_selector(".desk-editor-status:has-text('pier.jpg uploaded')")
     dropped = MediaItem.objects.get(title="pier")
     assert dropped.alt_text == "The pier at low tide"
-    assert f"![The pier at low tide](media:{dropped.pk})" in page.input_value("#id_body")
+    assert page.input_value("#id_body").startswith(
+        f"We walked ![The pier at low tide](media:{dropped.pk})**all the way**"
+    )
 
     # The live preview, rendered by the server, shows the image loaded.
     page.click(".editor-toolbar button.side-by-side")
@@ -193,6 +218,17 @@ def test_chooser_by_keyboard_alone_shows_an_author_only_their_media(live_server,
     page.wait_for_function("s => document.querySelector('#id_body').value.includes(s)", arg=snippet)
     assert snippet in page.input_value("#id_body")
     assert page.evaluate("document.activeElement.closest('.CodeMirror') !== null")
+    roses.refresh_from_db()
+    assert roses.alt_text == "A bunch of red roses"  # kept on the item: asked only once
+
+    # Picked again: no question this time, the kept alt text goes in.
+    page.keyboard.press("Control+Alt+m")
+    chooser.locator(f"button[data-id='{roses.pk}']").click()
+    chooser.wait_for(state="detached")
+    page.wait_for_function(
+        "s => document.querySelector('#id_body').value.split(s).length === 3", arg=snippet
+    )
+    assert page.locator(".desk-alt-dialog").count() == 0
 
     # Escape closes it without inserting anything.
     before = page.input_value("#id_body")
@@ -276,6 +312,57 @@ def test_unsaved_text_is_autosaved_and_offered_back_after_the_tab_closes(
     post.refresh_from_db()
     assert post.body == "Day one."  # nothing saved until the writer saves
     assert post.revisions.count() == 0
+
+
+def hide_tab(page) -> None:
+    """What a browser tells a page when its tab is switched away from or closed."""
+    page.evaluate(
+        "() => { Object.defineProperty(document, 'visibilityState', "
+        "{value: 'hidden', configurable: true});"
+        " document.dispatchEvent(new Event('visibilitychange')); }"
+    )
+
+
+def test_text_typed_into_add_post_is_a_draft_after_the_first_autosave(
+    live_server, page, monkeypatch
+):
+    from blog.admin import PostAdmin
+    from blog.models import Autosave
+
+    monkeypatch.setattr(PostAdmin, "autosave_seconds", 3600)  # the test says when
+    author = make_user(roles.AUTHOR, username="ana")
+    write_new_post(
+        page, live_server, author, "Never saved", "Typed into a new post and never saved."
+    )
+    hide_tab(page)  # as when the tab is closed: the autosave goes at once
+    page.wait_for_selector(".desk-autosave-status:has-text('Draft autosaved')")
+    post = Post.objects.get()
+    assert (post.status, post.title) == ("draft", "Never saved")
+    # The address bar now names the draft: a reload (or reopening it) finds the text.
+    change = f"{live_server.url}/admin/blog/post/{post.pk}/change/"
+    assert page.url == change
+    page.reload()
+    page.locator(".CodeMirror-line", has_text="never saved.").wait_for()
+    assert page.input_value("#id_title") == "Never saved"
+
+    # From here it is a saved draft: more text is an autosave of it, offered back after a
+    # closed tab; saving updates this post, it makes no second one.
+    page.locator(".field-body .CodeMirror").click()
+    page.keyboard.press("Control+End")
+    page.keyboard.insert_text(" Then some more.")
+    hide_tab(page)
+    page.wait_for_selector(".desk-autosave-status:has-text('Draft autosaved')")
+    assert Autosave.objects.get(post=post).body.endswith("Then some more.")
+    page.close()
+    again = page.context.new_page()
+    again.goto(change)
+    again.click("[data-autosave-restore]")
+    again.locator(".CodeMirror-line", has_text="Then some more.").wait_for()
+    again.click("input[name=_continue]")
+    again.wait_for_selector(".messagelist .success")
+    assert Post.objects.count() == 1
+    post.refresh_from_db()
+    assert post.body == "Typed into a new post and never saved. Then some more."
 
 
 @pytest.mark.parametrize("width", [1280, 1024])

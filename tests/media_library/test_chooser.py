@@ -116,3 +116,45 @@ def test_a_contributor_may_not_use_the_library(client, contributor, library):
 def test_the_chooser_is_for_signed_in_staff_only(client, library):
     client.logout()
     assert client.get(CHOOSER).status_code == 302
+
+
+def alt_text_url(pk: int) -> str:
+    return reverse("admin:media_library_mediaitem_alt_text", args=[pk])
+
+
+def test_alt_text_asked_in_the_chooser_is_kept_on_the_item(client, author, library):
+    listed = as_user(client, author).get(CHOOSER, {"q": "tulips"}).json()["items"][0]
+    assert listed["alt_text"] == "" and listed["alt_text_url"] == alt_text_url(library["tulips"])
+
+    response = client.post(listed["alt_text_url"], {"alt_text": "  Yellow tulips in a jug "})
+
+    assert response.status_code == 200, response.content
+    assert MediaItem.objects.get(pk=library["tulips"]).alt_text == "Yellow tulips in a jug"
+    again = client.get(CHOOSER, {"q": "tulips"}).json()["items"][0]
+    assert again["alt_text"] == "Yellow tulips in a jug"  # so it is not asked again
+
+
+def test_an_author_cannot_set_the_alt_text_of_someone_elses_item(client, author, library):
+    response = as_user(client, author).post(
+        alt_text_url(library["ford"]), {"alt_text": "Not mine to describe"}
+    )
+    assert response.status_code == 404  # not in their library at all
+    assert MediaItem.objects.get(pk=library["ford"]).alt_text == ""
+
+
+def test_an_editor_may_describe_anyones_item_and_a_contributor_no_one(
+    client, editor, contributor, library
+):
+    assert (
+        as_user(client, editor)
+        .post(alt_text_url(library["ford"]), {"alt_text": "A towel"})
+        .status_code
+        == 200
+    )
+    assert MediaItem.objects.get(pk=library["ford"]).alt_text == "A towel"
+
+    response = as_user(client, contributor).post(
+        alt_text_url(library["tulips"]), {"alt_text": "Tulips"}
+    )
+    assert response.status_code in (403, 404)
+    assert MediaItem.objects.get(pk=library["tulips"]).alt_text == ""
