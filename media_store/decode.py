@@ -56,7 +56,7 @@ class Limits:
     max_bytes: int = 20_000_000
     max_pixels: int = 50_000_000
     max_frames: int = 100
-    max_seconds: float = 10.0
+    max_seconds: float = 20.0  # config/settings.py MEDIA_MAX_SECONDS says why
     # Bytes of decoded pixels per byte of file, checked from the header before decoding
     # when the decoded pixels would pass RATIO_FREE_BYTES (see `check_work`).
     max_ratio: float = 500.0
