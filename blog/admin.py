@@ -30,6 +30,7 @@ from django.utils.text import Truncator
 from blog import services
 from blog.admin_autosave import AutosaveViewsMixin
 from blog.admin_editor import EditorViewsMixin, PublishWhen, add_desk_fields, clean_publish_when
+from blog.admin_lists import CommentStatusFilter, CountedOncePaginator, StatusFilter, list_scope
 from blog.admin_revisions import RevisionViewsMixin
 from blog.models import Category, Comment, Page, Post, Tag
 
@@ -70,37 +71,6 @@ def _run_per_object(modeladmin, request, queryset, service, done_verb: str) -> N
         )
     if not done and not refused:
         modeladmin.message_user(request, "Nothing was selected.", messages.INFO)
-
-
-class _StatusFilter(admin.SimpleListFilter):
-    """Status with counts; the default view leaves out `hidden` (the Trash, spam)."""
-
-    title = "status"
-    parameter_name = "status"
-    statuses: type = Post.Status
-    hidden: tuple[str, ...] = (Post.Status.TRASH,)
-    all_label = "All (except Trash)"
-
-    def lookups(self, request, model_admin):
-        rows = model_admin.get_queryset(request).order_by().values_list("status")
-        counts = dict(rows.annotate(n=Count("pk")))
-        return [(v, f"{label} ({counts.get(v, 0)})") for v, label in self.statuses.choices]
-
-    def queryset(self, request, queryset):
-        if self.value():
-            return queryset.filter(status=self.value())
-        return queryset.exclude(status__in=self.hidden)
-
-    def choices(self, changelist):
-        choices = list(super().choices(changelist))
-        choices[0]["display"] = self.all_label
-        return choices
-
-
-class _CommentStatusFilter(_StatusFilter):
-    statuses = Comment.Status
-    hidden = (Comment.Status.SPAM, Comment.Status.TRASH)
-    all_label = "All (except spam and Trash)"
 
 
 # --- Posts and pages --------------------------------------------------------
@@ -168,6 +138,14 @@ class _ContentAdmin(AutosaveViewsMixin, EditorViewsMixin, RevisionViewsMixin, ad
     date_hierarchy = "published_at"
     list_select_related = ("author",)
     list_per_page = 50
+    # No second COUNT(*) of every post per view (blog/admin_lists.py).
+    show_full_result_count = False
+
+    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        return CountedOncePaginator(
+            queryset, per_page, scope=list_scope(request), orphans=orphans,
+            allow_empty_first_page=allow_empty_first_page,
+        )  # fmt: skip
 
     # Which objects: the list hides others' posts; a URL to one answers 403, not 404.
     def _base_queryset(self):
@@ -338,7 +316,7 @@ class PostAdmin(_ContentAdmin):
 
     def get_list_filter(self, request):
         by_author = ("author",) if self._sees_all(request.user) else ()
-        return (_StatusFilter, *by_author, "categories", "sticky")
+        return (StatusFilter, *by_author, "categories", "sticky")
 
     @admin.display(description="Categories")
     def category_list(self, obj):
@@ -366,7 +344,7 @@ class PageAdmin(_ContentAdmin):
         return user.has_perm("blog.change_page")
 
     def get_list_filter(self, request):
-        return (_StatusFilter, "author")
+        return (StatusFilter, "author")
 
 
 # --- Taxonomy -----------------------------------------------------
@@ -445,7 +423,7 @@ class CommentAdmin(admin.ModelAdmin):
     """
 
     list_display = ("author_name", "post", "short_body", "status", "created_at", "ip_address")
-    list_filter = (_CommentStatusFilter,)
+    list_filter = (CommentStatusFilter,)
     list_select_related = ("post",)
     search_fields = ("author_name", "author_email", "body", "post__title")
     ordering = ("-created_at", "-id")

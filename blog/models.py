@@ -198,6 +198,8 @@ class Post(models.Model):
             models.Index(fields=["kind", "sticky", "published_at"], name="post_home_idx"),
             models.Index(fields=["author", "kind", "status"], name="post_author_idx"),
             models.Index(fields=["status", "trashed_at"], name="post_trash_idx"),
+            # The content stamp of blog/listing.py: MAX(updated_at) in one index probe.
+            models.Index(fields=["updated_at"], name="post_updated_idx"),
         ]
         permissions = [
             ("publish_post", "Can publish own posts"),
