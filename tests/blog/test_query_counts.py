@@ -13,6 +13,7 @@ from types import SimpleNamespace
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -24,31 +25,34 @@ from tests.factories import make_comment, make_page, make_post
 pytestmark = pytest.mark.django_db
 
 # Measured on MariaDB 10.11 plus one of slack; the count itself must not move with data.
+# These are first views after a change (as every view here is): a list's count, the
+# sidebar's months and the content stamp's freshness are read then, and kept until the
+# next change (blog/listing.py); a second view of a list costs 4 or 5 queries fewer.
 CEILINGS = {
-    "home": 8,
-    "home-page-2": 8,
-    "post": 8,
+    "home": 14,
+    "home-page-2": 14,
+    "post": 11,
     "page": 8,
-    "category": 10,
-    "tag": 9,
-    "author": 9,
-    "year": 8,
-    "month": 8,
-    "day": 8,
-    "search": 8,
+    "category": 16,
+    "tag": 16,
+    "author": 15,
+    "year": 14,
+    "month": 14,
+    "day": 14,
+    "search": 14,
     "feed": 4,
     "feed-atom": 4,
-    "category-feed": 5,
-    "category-feed-atom": 5,
-    "tag-feed": 5,
-    "tag-feed-atom": 5,
+    "category-feed": 7,
+    "category-feed-atom": 7,
+    "tag-feed": 7,
+    "tag-feed-atom": 7,
     "author-feed": 5,
     "author-feed-atom": 5,
     "comments-feed": 2,
     "comments-feed-atom": 2,
-    "sitemap": 9,
+    "sitemap": 14,
     "robots": 0,
-    "not-found": 5,
+    "not-found": 9,
 }
 
 
@@ -216,6 +220,7 @@ def test_lists_and_post_pages_cost_the_same_with_2_or_20_categories_and_tags(cli
     small = [_queries(client, url, 200) for url in urls]
     post.categories.set(categories)
     post.tags.set(tags)
+    cache.clear()  # filing changes no post's stamp; compare first views with first views
     large = [_queries(client, url, 200) for url in urls]
 
     for url, before, after in zip(urls, small, large, strict=True):
