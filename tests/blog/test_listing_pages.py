@@ -94,9 +94,7 @@ def test_a_new_post_moves_every_deep_page_at_once(client, site, author):
     assert f"Page 1 of {len(expected)}" in client.get("/").content.decode()
 
 
-def test_a_scheduled_post_shifts_the_pages_when_its_time_comes_with_no_write(
-    client, site, author
-):
+def test_a_scheduled_post_shifts_the_pages_when_its_time_comes_with_no_write(client, site, author):
     make_post(
         author,
         title="Scheduled",
@@ -129,9 +127,7 @@ def _offsets(queries: list[str]) -> list[int]:
     return [int(n) for q in queries for n in re.findall(r"OFFSET (\d+)", q)]
 
 
-def test_a_deep_page_skips_fewer_rows_than_an_anchor_gap_and_counts_nothing_when_warm(
-    client, site
-):
+def test_a_deep_page_skips_fewer_rows_than_an_anchor_gap_and_counts_nothing_when_warm(client, site):
     _sql(client, "/?page=11")
     warm = _sql(client, "/?page=11")
 

@@ -59,7 +59,8 @@ def test_the_seed_step_has_no_deadline():
 def test_a_failed_seed_is_an_error_that_shows_its_log(tmp_path):
     proc = _seeder(tmp_path, pause=0.01, exit_code=1)
 
-    with pytest.raises(ClusterError, match=r"(?s)seed_demo failed \(exit 1\).*Created the demo site"):
+    shows_log = r"(?s)seed_demo failed \(exit 1\).*Created the demo site"
+    with pytest.raises(ClusterError, match=shows_log):
         follow(proc, "seed_demo", tmp_path / "manage.log", say=lambda line: None, interval=0.05)
 
 
@@ -81,7 +82,7 @@ def test_interrupting_up_while_it_seeds_kills_the_seed(tmp_path):
 def test_a_short_step_past_its_timeout_is_stopped_not_orphaned(tmp_path):
     proc = _seeder(tmp_path, pause=30)
 
-    with pytest.raises(ClusterError, match="took over 0.5s and was stopped"):
+    with pytest.raises(ClusterError, match=r"took over 0\.5s and was stopped"):
         finish(proc, "manage.py ensure_admin", tmp_path / "manage.log", timeout=0.5)
 
     assert proc.returncode == -signal.SIGKILL
