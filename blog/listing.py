@@ -29,6 +29,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
 from django.db.models import Max, Q
 from django.utils import timezone
@@ -66,7 +67,10 @@ def _scope_key(scope: str, queryset) -> str:
     `published()` compares with the current time, which differs on every request; the
     other datetimes (an archive's range) come from the URL, which is in `scope`.
     """
-    sql, params = queryset.query.sql_with_params()
+    try:
+        sql, params = queryset.query.sql_with_params()
+    except EmptyResultSet:  # .none(): a search with no words
+        sql, params = "none", ()
     # MariaDB's backend passes datetimes as strings by then.
     kept = [repr(p) for p in params if not isinstance(p, datetime) and not _TIMESTAMP.match(str(p))]
     digest = hashlib.sha256("\x1f".join([scope, sql, *kept]).encode()).hexdigest()[:32]
