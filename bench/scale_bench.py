@@ -42,10 +42,10 @@ def _machine() -> str:
     return f"{os.cpu_count()} cores, {model}, {platform.system()} {platform.release()}, load {load}"
 
 
-def _mariadb(sql: str, url: str) -> None:
-    subprocess.run(
-        ["mariadb", "-uroot", "-h127.0.0.1", "-e", sql], check=True, capture_output=True, text=True
-    )
+def _mariadb(sql: str, host: str) -> None:
+    name, _, port = host.partition(":")
+    argv = ["mariadb", "-uroot", f"-h{name}", f"-P{port or 3306}", "-e", sql]
+    subprocess.run(argv, check=True, capture_output=True, text=True)
 
 
 def _parse() -> argparse.Namespace:
