@@ -1,4 +1,5 @@
-"""The sitemap's sections, and the copy of /sitemap.xml that crawlers are served."""
+"""The sitemap's sections, and the copies of /sitemap.xml (an index past SITEMAP_LIMIT
+URLs) and its files that crawlers are served."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.sitemaps import Sitemap
-from django.contrib.sitemaps.views import sitemap, x_robots_tag
+from django.contrib.sitemaps.views import SitemapIndexItem, sitemap, x_robots_tag
 from django.core.cache import cache
+from django.core.paginator import EmptyPage
 from django.db.models import Exists, OuterRef
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -94,12 +96,14 @@ SITEMAPS = {
 }
 
 
-# --- The served copy (SITEMAP_REFRESH_SECONDS) -------------------------------------
-# A 50,000-URL sitemap takes seconds of database and template work: crawlers get a
-# copy rendered by the `refresh-sitemap` periodic job (cron.yaml) and kept in the
-# shared cache; an instance renders only when there is no fresh copy at all.
+# --- The served copies (SITEMAP_REFRESH_SECONDS) ------------------------------------
+# A 50,000-URL sitemap takes seconds of database and template work: crawlers get copies
+# rendered by the `refresh-sitemap` periodic job (cron.yaml) and kept in the shared
+# cache; an instance renders one only when there is no fresh copy of it at all.
+# Past SITEMAP_LIMIT URLs in all, /sitemap.xml is an index of files of at most that many
+# (/sitemap-posts.xml, /sitemap-posts.xml?p=2, ...): search engines read no further.
 
-_KEY = "sitemap-xml:{base}"
+_KEY = "sitemap-xml:{base}:{section}:{page}"
 
 
 def site_base(request: HttpRequest) -> str:
@@ -107,14 +111,49 @@ def site_base(request: HttpRequest) -> str:
     return settings.SITE_URL or f"{request.scheme}://{request.get_host()}"
 
 
-def render_sitemap(base: str) -> str:
-    """The sitemap's XML, first page of every section, URLs under `base` (scheme://host)."""
+def _sections() -> dict[str, Sitemap]:
+    sections = {}
+    for name, section in SITEMAPS.items():
+        sections[name] = section()
+        sections[name].limit = settings.SITEMAP_LIMIT
+    return sections
+
+
+def _pages(sections: dict[str, Sitemap]) -> list[tuple[str, int]] | None:
+    """Every (section, page) file of the index, or None when one file holds everything."""
+    counts = {name: section.paginator.count for name, section in sections.items()}
+    if sum(counts.values()) <= settings.SITEMAP_LIMIT:
+        return None
+    limit = settings.SITEMAP_LIMIT
+    return [(name, page) for name, n in counts.items() for page in range(1, -(-n // limit) + 1)]
+
+
+def _file_url(base: str, section: str, page: int) -> str:
+    url = f"{base}{reverse('sitemap-section', args=[section])}"
+    return f"{url}?p={page}" if page > 1 else url
+
+
+def render_sitemap(base: str, section: str | None = None, page: int = 1) -> str:
+    """/sitemap.xml (section None): every URL, or the index of the files; else one file.
+
+    URLs start with `base` (scheme://host). Raises KeyError for an unknown section and
+    EmptyPage for a page past its end (a 404 for the visitor).
+    """
     parts = urlsplit(base)
     # What get_urls needs of a Site: its domain (no sites framework installed here).
     site = SimpleNamespace(domain=parts.netloc, name=parts.netloc)
+    sections = _sections()
+    if section is None:
+        files = _pages(sections)
+        if files is not None:
+            items = [SitemapIndexItem(_file_url(base, name, n)) for name, n in files]
+            return render_to_string("sitemap_index.xml", {"sitemaps": items})
+        chosen = list(sections.values())
+    else:
+        chosen = [sections[section]]
     urls = []
-    for section in SITEMAPS.values():
-        urls.extend(section().get_urls(page=1, site=site, protocol=parts.scheme))
+    for one in chosen:
+        urls.extend(one.get_urls(page=page, site=site, protocol=parts.scheme))
     return render_to_string("sitemap.xml", {"urlset": urls})
 
 
@@ -134,32 +173,58 @@ def _fresh_until(rendered_at: float) -> float:
     return until
 
 
-def _render_and_store(base: str) -> dict:
+def _render_and_store(base: str, section: str | None = None, page: int = 1) -> dict:
     started = time.time()
-    body = render_sitemap(base)
+    body = render_sitemap(base, section, page)
     fresh_until = _fresh_until(started)
     entry = {"body": body, "rendered_at": started, "fresh_until": fresh_until}
     # The cache drops it once stale: nothing older than a refresh period is ever served.
-    cache.set(_KEY.format(base=base), entry, timeout=max(int(fresh_until - time.time()), 1))
+    key = _KEY.format(base=base, section=section or "", page=page)
+    cache.set(key, entry, timeout=max(int(fresh_until - time.time()), 1))
     logger.info(
-        "sitemap for %s: %d bytes rendered in %.2f s", base, len(body), time.time() - started
+        "sitemap %s %s/%d for %s: %d bytes rendered in %.2f s",
+        "index" if section is None else "file",
+        section or "-",
+        page,
+        base,
+        len(body),
+        time.time() - started,
     )
     return entry
 
 
 def refresh_sitemap(base: str) -> dict:
-    """Render the sitemap for `base` and store it for every instance; idempotent."""
+    """Render /sitemap.xml and every file it lists for `base`, and store them for every
+    instance; idempotent."""
+    started = time.time()
     entry = _render_and_store(base)
-    took = time.time() - entry["rendered_at"]
-    return {"base": base, "bytes": len(entry["body"]), "seconds": round(took, 3)}
+    size, files = len(entry["body"]), _pages(_sections()) or []
+    for section, page in files:
+        size += len(_render_and_store(base, section, page)["body"])
+    took = time.time() - started
+    return {"base": base, "bytes": size, "files": len(files), "seconds": round(took, 3)}
 
 
-def cached_sitemap(base: str) -> tuple[str, str]:
+def cached_sitemap(base: str, section: str | None = None, page: int = 1) -> tuple[str, str]:
     """The served copy for `base`, and HIT or MISS (rendered here, and stored)."""
-    entry = cache.get(_KEY.format(base=base))
+    entry = cache.get(_KEY.format(base=base, section=section or "", page=page))
     if entry and entry["fresh_until"] > time.time():
         return entry["body"], "HIT"
-    return _render_and_store(base)["body"], "MISS"
+    return _render_and_store(base, section, page)["body"], "MISS"
+
+
+def _serve(request: HttpRequest, section: str | None, page: int) -> HttpResponse:
+    base = site_base(request)
+    try:
+        if settings.SITEMAP_REFRESH_SECONDS:
+            body, state = cached_sitemap(base, section, page)
+        else:
+            body, state = render_sitemap(base, section, page), "OFF"
+    except (KeyError, EmptyPage):
+        raise Http404("No such sitemap") from None
+    response = HttpResponse(body, content_type="application/xml")
+    response["X-Sitemap-Cache"] = state
+    return response
 
 
 @x_robots_tag
@@ -168,11 +233,17 @@ def sitemap_xml(request: HttpRequest) -> HttpResponse:
     """/sitemap.xml: the periodic job's copy; Django's own view for the rare `?p=N`."""
     if "p" in request.GET:
         return sitemap(request, sitemaps=SITEMAPS)
-    base = site_base(request)
-    if settings.SITEMAP_REFRESH_SECONDS:
-        body, state = cached_sitemap(base)
-    else:
-        body, state = render_sitemap(base), "OFF"
-    response = HttpResponse(body, content_type="application/xml")
-    response["X-Sitemap-Cache"] = state
-    return response
+    return _serve(request, None, 1)
+
+
+@x_robots_tag
+@require_safe
+def sitemap_section_xml(request: HttpRequest, section: str) -> HttpResponse:
+    """/sitemap-<section>.xml[?p=N]: one file of the index, from the job's copy."""
+    try:
+        page = int(request.GET.get("p", 1))
+    except ValueError:
+        raise Http404("No such sitemap page") from None
+    if page < 1:
+        raise Http404("No such sitemap page")
+    return _serve(request, section, page)

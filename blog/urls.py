@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, register_converter, reverse_lazy
 
 from blog import feeds, views
-from blog.sitemaps import sitemap_xml
+from blog.sitemaps import sitemap_section_xml, sitemap_xml
 
 
 class _TwoDigits:
@@ -76,6 +76,7 @@ urlpatterns = [
 # Outside the app namespace: Django's sitemap machinery expects these names.
 root_urlpatterns = [
     path("sitemap.xml", sitemap_xml, name="sitemap"),
+    path("sitemap-<slug:section>.xml", sitemap_section_xml, name="sitemap-section"),
     path("robots.txt", views.robots_txt, name="robots-txt"),
     path("favicon.ico", views.favicon_ico, name="favicon"),
 ]

@@ -206,6 +206,12 @@ EDGE_CACHE_SECONDS = env_int("EDGE_CACHE_SECONDS", 0, minimum=0)
 # `refresh-sitemap` periodic job (cron.yaml runs it more often than this) and by an
 # instance only when no copy is this fresh. 0: rendered on every request.
 SITEMAP_REFRESH_SECONDS = env_int("SITEMAP_REFRESH_SECONDS", 900 if REDIS_URL else 0, minimum=0)
+# URLs per sitemap file: /sitemap.xml becomes an index of files of at most this many
+# (50,000 is the protocol's limit, where search engines stop reading).
+SITEMAP_LIMIT = env_int("SITEMAP_LIMIT", 50_000, minimum=1)
+# The longest a list's cached count and page anchors live (blog/listing.py); they are
+# dropped at once when a post changes, this only bounds a change made behind the ORM.
+LISTING_CACHE_SECONDS = env_int("LISTING_CACHE_SECONDS", 300, minimum=1)
 
 SESSION_STORE = env_choice(
     "SESSION_STORE",

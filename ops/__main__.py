@@ -276,6 +276,8 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.close()
         return 1
     except (ClusterError, DatabaseError, HaproxyError) as exc:
+        # A step still running (a seed while an instance failed to start) goes too.
+        kill_children()
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -39,6 +39,7 @@ from ops.cluster_run import (
     check_ports_free,
     check_prerequisites,
     finish,
+    follow,
     haproxy_stats,
     launch,
     manage,
@@ -139,14 +140,18 @@ def _up_app(cluster: Cluster, secrets: dict[str, str], webs: list[str]) -> dict:
     finish(manage(cluster, secrets, "migrate", "--noinput"), "manage.py migrate", log)
     _say(f"    migrate ({_since(started)})")
     procs = {name: launch(cluster, secrets, name) for name in webs}
-    steps = [("ensure_admin", "--password-file", str(cluster.admin_password_file))]
-    if cluster.settings.seed_posts:
-        steps.append(("seed_demo", "--posts", str(cluster.settings.seed_posts)))
     started = time.monotonic()
-    running_steps = [(step[0], manage(cluster, secrets, *step)) for step in steps]
-    for name, proc in running_steps:
-        finish(proc, f"manage.py {name}", log)
-    _say(f"    {' and '.join(name for name, _ in running_steps)} ({_since(started)})")
+    admin = manage(
+        cluster, secrets, "ensure_admin", "--password-file", str(cluster.admin_password_file)
+    )
+    seed = None
+    if posts := cluster.settings.seed_posts:
+        seed = manage(cluster, secrets, "seed_demo", "--posts", str(posts))
+    finish(admin, "manage.py ensure_admin", log)
+    if seed is not None:
+        # As long as it takes (minutes at 100,000 posts), with its progress shown.
+        follow(seed, "seed_demo", log, say=_say)
+    _say(f"    ensure_admin{' and seed_demo' if seed else ''} ({_since(started)})")
     return procs
 
 

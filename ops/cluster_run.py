@@ -7,14 +7,17 @@ these together into commands.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import importlib.util
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from ops import cluster_db as db
@@ -183,13 +186,63 @@ def manage(cluster: Cluster, secrets: dict[str, str], *args: str) -> subprocess.
 
 def kill_children() -> None:
     for proc in _children:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        _end(proc)
+
+
+def _end(proc: subprocess.Popen) -> None:
+    """Kill a manage.py run and whatever it started (its own session), and reap it."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 def finish(proc: subprocess.Popen, what: str, log: Path, timeout: float = 300) -> None:
-    if proc.wait(timeout=timeout) != 0:
+    """Wait for a short manage.py step; past `timeout` it is killed, never left running."""
+    try:
+        code = proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _end(proc)
+        raise ClusterError(f"{what} took over {timeout:g}s and was stopped; {log}") from None
+    if code != 0:
+        raise ClusterError(f"{what} failed (exit {code}); {log}:\n{tail(log)}")
+
+
+def follow(
+    proc: subprocess.Popen,
+    what: str,
+    log: Path,
+    *,
+    say: Callable[[str], None],
+    prefix: str = "seeded ",
+    interval: float = 1.0,
+) -> None:
+    """Wait for a long manage.py step with no deadline, showing its progress lines.
+
+    A seed of 100,000 posts takes minutes and grows with N: a fixed timeout would kill
+    it half-way (it did, at 300 s). Lines it writes that start with `prefix` are shown
+    as they come. If we stop waiting (Ctrl-C, SIGTERM, an error) the step is killed,
+    never left running on its own.
+    """
+    offset = log.stat().st_size if log.exists() else 0
+    try:
+        while True:
+            done = proc.poll() is not None
+            with log.open("rb") as handle:
+                handle.seek(offset)
+                chunk = handle.read()
+            complete = chunk[: chunk.rfind(b"\n") + 1]
+            offset += len(complete)
+            for line in complete.decode(errors="replace").splitlines():
+                if line.startswith(prefix):
+                    say(f"    {what}: {line}")
+            if done:
+                break
+            time.sleep(interval)
+    except BaseException:
+        _end(proc)
+        raise
+    if proc.returncode != 0:
         raise ClusterError(f"{what} failed (exit {proc.returncode}); {log}:\n{tail(log)}")
 
 

@@ -85,7 +85,7 @@ def fill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("blog", "0009_roles_see_lockouts"),
+        ("blog", "0010_post_listing_indexes_scale"),
     ]
 
     operations = [

@@ -13,6 +13,7 @@ from types import SimpleNamespace
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -25,33 +26,36 @@ from tests.factories import make_comment, make_page, make_post
 pytestmark = pytest.mark.django_db
 
 # Measured on MariaDB 10.11 plus one of slack; the count itself must not move with data.
+# These are first views after a change (as every view here is): a list's count, the
+# sidebar's months and the content stamp's freshness are read then, and kept until the
+# next change (blog/listing.py); a second view of a list costs 4 or 5 queries fewer.
 # Each page but robots.txt and the sitemap also reads the site's settings (blog/site_settings.py):
 # one query here, where the page cache is off; a Redis read in production.
 CEILINGS = {
-    "home": 9,
-    "home-page-2": 9,
-    "post": 9,
+    "home": 15,
+    "home-page-2": 15,
+    "post": 12,
     "page": 9,
-    "category": 11,
-    "tag": 10,
-    "author": 10,
-    "year": 9,
-    "month": 9,
-    "day": 9,
-    "search": 9,
+    "category": 17,
+    "tag": 17,
+    "author": 16,
+    "year": 15,
+    "month": 15,
+    "day": 15,
+    "search": 15,
     "feed": 5,
     "feed-atom": 5,
-    "category-feed": 6,
-    "category-feed-atom": 6,
-    "tag-feed": 6,
-    "tag-feed-atom": 6,
+    "category-feed": 8,
+    "category-feed-atom": 8,
+    "tag-feed": 8,
+    "tag-feed-atom": 8,
     "author-feed": 6,
     "author-feed-atom": 6,
     "comments-feed": 3,
     "comments-feed-atom": 3,
-    "sitemap": 9,
+    "sitemap": 14,
     "robots": 0,
-    "not-found": 6,
+    "not-found": 10,
 }
 
 
@@ -167,6 +171,15 @@ def _urls(blog) -> dict[str, tuple[str, int]]:
     }
 
 
+@pytest.fixture(autouse=True)
+def _epoch_read_once(settings):
+    """Lists use the shared cache, whose key epoch is re-read from the database at most
+    every CACHE_EPOCH_TTL seconds: read it now and keep it, so that no count here
+    depends on how long the test took."""
+    settings.CACHE_EPOCH_TTL = 3600
+    cache.get("query-count-warm-up")
+
+
 def _queries(client, url, status) -> list[str]:
     with CaptureQueriesContext(connection) as captured:
         response = client.get(url)
@@ -201,6 +214,7 @@ def test_post_page_costs_the_same_with_1_or_30_threaded_comments(client, author)
     for n in range(29):  # replies of replies, to the thread depth, and new threads
         reply_to = parent if n % 6 else None
         parent = make_comment(post, body=f"Reply {n}", parent=reply_to)
+    cache.clear()  # comments move no post's stamp: compare first views with first views
     large = _queries(client, post.get_absolute_url(), 200)
 
     assert post.comments.approved().count() == 30
@@ -220,6 +234,7 @@ def test_lists_and_post_pages_cost_the_same_with_2_or_20_categories_and_tags(cli
     small = [_queries(client, url, 200) for url in urls]
     post.categories.set(categories)
     post.tags.set(tags)
+    cache.clear()  # filing changes no post's stamp; compare first views with first views
     large = [_queries(client, url, 200) for url in urls]
 
     for url, before, after in zip(urls, small, large, strict=True):
