@@ -10,6 +10,13 @@ from django.utils import timezone
 from blog import services
 from blog.models import Comment, Post
 from wordpress import content, wxr
+from wordpress.import_changes import (
+    comment_hash,
+    local_comment_hash,
+    post_change,
+    remember_post,
+    update_comments,
+)
 from wordpress.import_media import old_url_key
 from wordpress.importer import (
     Kind,
@@ -126,14 +133,71 @@ def _new_post(state: State, item: wxr.Item, kind: str, status: str) -> Post:
     return post
 
 
+# What a later export may change on an imported post (the rest, e.g. its comment count,
+# is this site's own).
+_UPDATED_FIELDS = (
+    "title", "slug", "body", "body_format", "excerpt", "author", "status", "published_at",
+    "sticky", "comment_status", "password", "menu_order", "featured_image_id",
+    "status_before_trash",
+)  # fmt: skip
+
+
+def _update_post(state: State, item: wxr.Item, kind: str, pk: int) -> Post | None:
+    """An imported post met again: updated when it changed in WordPress and not here."""
+    report = state.report
+    record = (
+        ImportedItem.objects.filter(site=state.site, kind=kind, wp_id=item.wp_id)
+        .select_related("post")
+        .first()
+    )
+    post = record.post if record else None
+    if post is None:
+        report.add(kind, "skipped")
+        return Post.objects.filter(pk=pk).first()
+    change = post_change(record, item, post)
+    status = STATUSES.get(item.status)
+    if change == "conflict":
+        report.conflict(kind, item.wp_id, item.title)
+    elif change != "update" or status is None:
+        if change == "base":
+            remember_post(record.meta, item, post)
+            record.save(update_fields=["meta"])
+            report.note("items imported before changes were tracked: tracked from now on")
+        elif change == "older":
+            report.note("items older in this file than at their last import: left as they are")
+        report.add(kind, "skipped")
+    else:
+        fresh = _new_post(state, item, kind, status)
+        for name in _UPDATED_FIELDS:
+            setattr(post, name, getattr(fresh, name))
+        categories, tags, post_format = terms_for(state, item)
+        if kind == Kind.PAGE:
+            parent = state.posts.get((Kind.PAGE, item.parent))
+            post.parent = Post.objects.get(pk=parent) if parent else None
+            record.meta["parent"] = item.parent
+        services.post_import(
+            post=post,
+            by=state.by,
+            categories=categories,
+            tags=tags if kind == Kind.POST else [],
+            modified_at=parse_date(item.modified_gmt, ""),
+            trashed_at=_trashed_at(item),
+        )
+        if post_format:
+            record.meta["format"] = post_format
+        remember_post(record.meta, item, post)
+        record.save(update_fields=["meta"])
+        report.add(kind, "updated")
+    return post
+
+
 def _import_post(state: State, item: wxr.Item, kind: str) -> tuple[Post | None, bool]:
     """The post for `item` and whether it is new: created now, or found from an earlier run
     (None: not imported)."""
     report = state.report
     known = state.posts.get((kind, item.wp_id))
     if known:
-        report.add(kind, "skipped")
-        return Post.objects.filter(pk=known).first(), False
+        return _update_post(state, item, kind, known), False
     status = STATUSES.get(item.status)
     if status is None:
         report.add(kind, "skipped")
@@ -158,6 +222,7 @@ def _import_post(state: State, item: wxr.Item, kind: str) -> tuple[Post | None, 
         meta["parent"] = item.parent
     if item.meta.get("_wp_page_template", "default") != "default":
         meta["template"] = item.meta["_wp_page_template"]
+    remember_post(meta, item, post)
     ImportedItem.objects.create(
         site=state.site,
         kind=kind,
@@ -176,15 +241,15 @@ def _import_post(state: State, item: wxr.Item, kind: str) -> tuple[Post | None, 
 def _import_comments(state: State, post: Post, item: wxr.Item, *, new_post: bool) -> None:
     if not item.comments:
         return
-    done = set()
-    if not new_post:  # a later export may bring new comments to a post imported before
-        done = set(
-            ImportedItem.objects.filter(
-                site=state.site, kind=Kind.COMMENT, wp_id__in=[c.wp_id for c in item.comments]
-            ).values_list("wp_id", flat=True)
-        )
+    done: dict[int, tuple] = {}
+    if not new_post:  # a later export may bring new or changed comments to an imported post
+        rows = ImportedItem.objects.filter(
+            site=state.site, kind=Kind.COMMENT, wp_id__in=[c.wp_id for c in item.comments]
+        ).values_list("wp_id", "comment_id", "meta")
+        done = {wp_id: (pk, meta) for wp_id, pk, meta in rows}
+        if done:
+            update_comments(state, post, item, done)
     new = [c for c in item.comments if c.wp_id not in done]
-    state.report.add("comment", "skipped", len(item.comments) - len(new))
     if not new:
         return
     objects: dict[int, Comment] = {}
@@ -222,7 +287,11 @@ def _import_comments(state: State, post: Post, item: wxr.Item, *, new_post: bool
             kind=Kind.COMMENT,
             wp_id=c.wp_id,
             comment=objects[c.wp_id],
-            meta={"type": c.type} if c.type not in ("", "comment") else {},
+            meta={
+                **({"type": c.type} if c.type not in ("", "comment") else {}),
+                "wp_hash": comment_hash(c),
+                "local_hash": local_comment_hash(objects[c.wp_id]),
+            },
         )
         for c in new
     ]

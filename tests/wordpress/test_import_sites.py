@@ -57,8 +57,8 @@ def _depth(comment: Comment) -> int:
 def test_pingbacks_and_trackbacks_are_marked(theme_site):
     from wordpress.models import ImportedItem
 
-    marked = ImportedItem.objects.filter(kind="comment").exclude(meta={})
-    types = sorted(item.meta["type"] for item in marked)
+    comments = ImportedItem.objects.filter(kind="comment")
+    types = sorted(item.meta["type"] for item in comments if "type" in item.meta)
     assert types == ["pingback", "pingback", "trackback", "trackback"]
 
 
