@@ -31,6 +31,8 @@ from wordpress.models import ImportRun, OldSite
 
 logger = logging.getLogger(__name__)
 
+BEAT_SECONDS = 1.0
+
 
 def _site_for(info: wxr.Site, options: Options) -> OldSite:
     # Exports always name their site; hand-made files may not: their title keeps two of
@@ -47,11 +49,17 @@ def _pass(state: State, source, handle: Callable, total_label: str) -> None:
     """One read of the file, records in batches of one transaction each."""
     records = wxr.read(source)
     next(records)  # the Site, already known
+    last = now()
     for batch in batches(records, state.options.batch_size):
         with transaction.atomic():
             for record in batch:
                 handle(record)
+                if now() - last > BEAT_SECONDS:
+                    # A slow batch (images fetched one by one) still shows it is alive.
+                    state.progress(state.report, total_label)
+                    last = now()
         state.progress(state.report, total_label)
+        last = now()
 
 
 def _first_pass(state: State):
