@@ -17,7 +17,7 @@ import json
 from blog import services
 from blog.models import Comment, Post
 from wordpress import wxr
-from wordpress.importer import Kind, State, step
+from wordpress.importer import COMMENT_STATUSES, Kind, State, step
 from wordpress.models import ImportedItem
 
 # What a person edits here: a change to any of them since the import is a local edit.
@@ -78,8 +78,6 @@ def post_change(record: ImportedItem, item: wxr.Item, post: Post) -> str:
 def update_comments(state: State, post: Post, item: wxr.Item, known: dict[int, tuple]) -> None:
     """Comments of `item` imported before (`known`: wp id -> (comment pk, meta)): update
     those changed in WordPress and not here; baseline those without bookkeeping."""
-    from wordpress.import_posts import COMMENT_STATUSES
-
     report = state.report
     by_wp = {c.wp_id: c for c in item.comments if c.wp_id in known}
     comments = Comment.objects.in_bulk(pk for pk, _ in known.values())

@@ -19,6 +19,7 @@ from wordpress.import_changes import (
 )
 from wordpress.import_media import old_url_key
 from wordpress.importer import (
+    COMMENT_STATUSES,
     Kind,
     State,
     author_for,
@@ -35,15 +36,6 @@ STATUSES = {
     "pending": Post.Status.PENDING,
     "private": Post.Status.PRIVATE,
     "trash": Post.Status.TRASH,
-}
-COMMENT_STATUSES = {
-    "1": Comment.Status.APPROVED,
-    "approve": Comment.Status.APPROVED,
-    "0": Comment.Status.PENDING,
-    "hold": Comment.Status.PENDING,
-    "spam": Comment.Status.SPAM,
-    "trash": Comment.Status.TRASH,
-    "post-trashed": Comment.Status.TRASH,
 }
 KINDS = {"post": Kind.POST, "page": Kind.PAGE}
 # WordPress's own bookkeeping, not content: never counted as "skipped" one by one.
@@ -89,14 +81,14 @@ def content_site(state: State) -> content.Site:
     )
 
 
-def _trashed_at(item: wxr.Item) -> dt.datetime | None:
+def trashed_at(item: wxr.Item) -> dt.datetime | None:
     stamp = item.meta.get("_wp_trash_meta_time", "")
     if stamp.isdigit():
         return dt.datetime.fromtimestamp(int(stamp), tz=dt.UTC)
     return None
 
 
-def _new_post(state: State, item: wxr.Item, kind: str, status: str) -> Post:
+def build_post(state: State, item: wxr.Item, kind: str, status: str) -> Post:
     converted = content.convert(item.content, post_wp_id=item.wp_id, site=state.content_site)
     for note in converted.notes:
         state.report.note(note)
@@ -167,7 +159,7 @@ def _update_post(state: State, item: wxr.Item, kind: str, pk: int) -> Post | Non
             report.note("items older in this file than at their last import: left as they are")
         report.add(kind, "skipped")
     else:
-        fresh = _new_post(state, item, kind, status)
+        fresh = build_post(state, item, kind, status)
         for name in _UPDATED_FIELDS:
             setattr(post, name, getattr(fresh, name))
         categories, tags, post_format = terms_for(state, item)
@@ -181,7 +173,7 @@ def _update_post(state: State, item: wxr.Item, kind: str, pk: int) -> Post | Non
             categories=categories,
             tags=tags if kind == Kind.POST else [],
             modified_at=parse_date(item.modified_gmt, ""),
-            trashed_at=_trashed_at(item),
+            trashed_at=trashed_at(item),
         )
         if post_format:
             record.meta["format"] = post_format
@@ -189,6 +181,27 @@ def _update_post(state: State, item: wxr.Item, kind: str, pk: int) -> Post | Non
         record.save(update_fields=["meta"])
         report.add(kind, "updated")
     return post
+
+
+def post_record(state: State, item: wxr.Item, kind: str, post: Post, post_format: str):
+    """What a new post or page remembers of its WordPress self (unsaved)."""
+    meta = {}
+    if post_format:
+        meta["format"] = post_format
+    if kind == Kind.PAGE and item.parent:
+        meta["parent"] = item.parent
+    if item.meta.get("_wp_page_template", "default") != "default":
+        meta["template"] = item.meta["_wp_page_template"]
+    return ImportedItem(
+        site=state.site,
+        kind=kind,
+        wp_id=item.wp_id,
+        guid=item.guid[:500],
+        old_slug=unquote(item.slug)[:200],
+        old_path=_old_path(item.link, state),
+        post=post,
+        meta=remember_post(meta, item, post),
+    )
 
 
 def _import_post(state: State, item: wxr.Item, kind: str) -> tuple[Post | None, bool]:
@@ -203,7 +216,7 @@ def _import_post(state: State, item: wxr.Item, kind: str) -> tuple[Post | None, 
         report.add(kind, "skipped")
         report.note(f"{kind}s with status {item.status!r} skipped")
         return None, False
-    post = _new_post(state, item, kind, status)
+    post = build_post(state, item, kind, status)
     categories, tags, post_format = terms_for(state, item)
     parent = state.posts.get((Kind.PAGE, item.parent)) if kind == Kind.PAGE else None
     if parent:
@@ -213,26 +226,9 @@ def _import_post(state: State, item: wxr.Item, kind: str) -> tuple[Post | None, 
         by=state.by,
         categories=categories,
         tags=tags if kind == Kind.POST else [],
-        trashed_at=_trashed_at(item),
+        trashed_at=trashed_at(item),
     )
-    meta = {}
-    if post_format:
-        meta["format"] = post_format
-    if kind == Kind.PAGE and item.parent:
-        meta["parent"] = item.parent
-    if item.meta.get("_wp_page_template", "default") != "default":
-        meta["template"] = item.meta["_wp_page_template"]
-    remember_post(meta, item, post)
-    ImportedItem.objects.create(
-        site=state.site,
-        kind=kind,
-        wp_id=item.wp_id,
-        guid=item.guid[:500],
-        old_slug=unquote(item.slug)[:200],
-        old_path=_old_path(item.link, state),
-        post=post,
-        meta=meta,
-    )
+    post_record(state, item, kind, post, post_format).save()
     state.posts[(kind, item.wp_id)] = post.pk
     report.add(kind, "created")
     return post, True
@@ -252,6 +248,14 @@ def _import_comments(state: State, post: Post, item: wxr.Item, *, new_post: bool
     new = [c for c in item.comments if c.wp_id not in done]
     if not new:
         return
+    objects = comment_objects(state, post, new)
+    services.comment_import(post=post, comments=list(objects.values()), by=state.by)
+    ImportedItem.objects.bulk_create(comment_records(state, new, objects), batch_size=1000)
+
+
+def comment_objects(state: State, post: Post, new: list[wxr.Comment]) -> dict[int, Comment]:
+    """Unsaved comments for `post`, by WordPress id, each with its parent (in the list, or
+    imported before)."""
     objects: dict[int, Comment] = {}
     for c in new:
         when = parse_date(c.date_gmt, c.date) or post.published_at or timezone.now()
@@ -280,8 +284,17 @@ def _import_comments(state: State, post: Post, item: wxr.Item, *, new_post: bool
             objects[c.wp_id].parent = objects.get(c.parent) or earlier.get(c.parent)
             if objects[c.wp_id].parent is None:
                 state.report.note("comments whose parent is not in the file: made top-level")
-    services.comment_import(post=post, comments=list(objects.values()), by=state.by)
-    records = [
+    return objects
+
+
+def comment_records(
+    state: State, new: list[wxr.Comment], objects: dict[int, Comment]
+) -> list[ImportedItem]:
+    """What saved comments remember (and the report's count of them)."""
+    state.report.add("comment", "created", len(new))
+    for kind in {c.type for c in new if c.type in ("pingback", "trackback")}:
+        state.report.note(f"{kind}s imported as comments, marked as {kind}s")
+    return [
         ImportedItem(
             site=state.site,
             kind=Kind.COMMENT,
@@ -295,11 +308,6 @@ def _import_comments(state: State, post: Post, item: wxr.Item, *, new_post: bool
         )
         for c in new
     ]
-    ImportedItem.objects.bulk_create(records, batch_size=1000)
-    state.report.add("comment", "created", len(new))
-    kinds = {c.type for c in new if c.type in ("pingback", "trackback")}
-    for kind in kinds:
-        state.report.note(f"{kind}s imported as comments, marked as {kind}s")
 
 
 def import_item(state: State, item: wxr.Item) -> None:

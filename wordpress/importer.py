@@ -34,7 +34,7 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.utils.text import slugify
 
 from blog import roles, services
-from blog.models import Category, Tag
+from blog.models import Category, Comment, Tag
 from wordpress import wxr
 from wordpress.models import ImportedItem, OldSite
 
@@ -55,6 +55,15 @@ REQUIRED_PERMS = (
     "blog.add_tag",
     "blog.change_tag",
 )
+COMMENT_STATUSES = {
+    "1": Comment.Status.APPROVED,
+    "approve": Comment.Status.APPROVED,
+    "0": Comment.Status.PENDING,
+    "hold": Comment.Status.PENDING,
+    "spam": Comment.Status.SPAM,
+    "trash": Comment.Status.TRASH,
+    "post-trashed": Comment.Status.TRASH,
+}
 # Errors that make one record fail without stopping the run.
 RECORD_ERRORS = (ValidationError, PermissionDenied, IntegrityError, DatabaseError, ValueError)
 

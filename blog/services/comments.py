@@ -195,10 +195,16 @@ def comment_import(*, post: Post, comments: list[Comment], by) -> list[Comment]:
     returns the new ids), in the caller's transaction without a savepoint of its own, like
     post_import: when it raises, the caller's atomic block must be rolled back.
     """
+    return comment_import_threads(threads=[(post, comments)], by=by)
+
+
+def comment_import_threads(*, threads: list[tuple[Post, list[Comment]]], by) -> list[Comment]:
+    """comment_import for the comments of many posts at once (a batch of an import): the
+    same rules, each thread level of all of them in one insert, one recount."""
     if not by.has_perm("blog.moderate_comments"):
         raise PermissionDenied("You may not import comments.")
     with transaction.atomic(savepoint=False):
-        return _comment_import(post=post, comments=comments)
+        return _comment_import(threads=threads)
 
 
 def _imported_fields(comment: Comment) -> None:
@@ -229,9 +235,13 @@ def comment_reimport(*, comment: Comment, by) -> Comment:
     return comment
 
 
-def _comment_import(*, post: Post, comments: list[Comment]) -> list[Comment]:
-    batch = {id(c) for c in comments}
-    pending = list(comments)
+def _comment_import(*, threads: list[tuple[Post, list[Comment]]]) -> list[Comment]:
+    pending = []
+    for post, comments in threads:
+        for comment in comments:
+            comment.post = post
+            pending.append(comment)
+    batch = {id(c) for c in pending}
     saved: list[Comment] = []
     while pending:
         # Parents first: a comment waits until its parent (if in this list) is saved.
@@ -242,10 +252,9 @@ def _comment_import(*, post: Post, comments: list[Comment]) -> list[Comment]:
             ready = pending
         for comment in ready:
             if comment.parent is not None and (
-                comment.parent.pk is None or comment.parent.post_id != post.pk
+                comment.parent.pk is None or comment.parent.post_id != comment.post_id
             ):
                 comment.parent = None
-            comment.post = post
             _imported_fields(comment)
         if connection.features.can_return_rows_from_bulk_insert:
             Comment.objects.bulk_create(ready, batch_size=500)  # within max_allowed_packet
@@ -255,7 +264,7 @@ def _comment_import(*, post: Post, comments: list[Comment]) -> list[Comment]:
         saved.extend(ready)
         done = {id(c) for c in ready}
         pending = [c for c in pending if id(c) not in done]
-    post_recount_comments(post_ids=[post.pk])
+    post_recount_comments(post_ids=[post.pk for post, _ in threads])
     pages_changed()
     return saved
 
