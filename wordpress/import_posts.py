@@ -115,8 +115,9 @@ def build_post(state: State, item: wxr.Item, kind: str, status: str) -> Post:
         menu_order=item.menu_order,
     )
     thumbnail = item.meta.get("_thumbnail_id", "")
-    if thumbnail.isdigit() and int(thumbnail) in state.media:
-        post.featured_image_id = state.media[int(thumbnail)]
+    featured = state.media.get(int(thumbnail)) if thumbnail.isdigit() else None
+    if featured and featured not in state.media_files:
+        post.featured_image_id = featured
     elif thumbnail.isdigit():
         state.report.note("featured images whose attachment was not imported")
     if status == Post.Status.TRASH:

@@ -168,6 +168,7 @@ class State:
     media_children: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
     media_urls: dict[int, str] = field(default_factory=dict)
     media_by_url: dict[str, int] = field(default_factory=dict)  # old_url_key -> media pk
+    media_files: set[int] = field(default_factory=set)  # media pks that are not images
     posts: dict[tuple[str, int], int] = field(default_factory=dict)  # (kind, wp id) -> pk
     content_site: object = None  # content.Site, once the attachments are in
 
