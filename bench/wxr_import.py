@@ -266,6 +266,19 @@ def run_case(name: str, file: Path, media_dir: Path | None, env) -> dict:
     }
 
 
+def _machine() -> str:
+    """Cores, CPU model and Python: the figures mean little without them."""
+    model = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{platform.node()}: {os.cpu_count()} cores, {model}, Python {platform.python_version()}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", default=",".join(CASES))
@@ -280,6 +293,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     env = _database_env(args.database, args.tasks)
+    load_before = list(os.getloadavg())
+    print(f"machine: {_machine()}; load average {load_before}", flush=True)
     results = []
     with tempfile.TemporaryDirectory(prefix="wxr-bench-") as tmp:
         tmp = Path(tmp)
@@ -295,6 +310,7 @@ def main() -> None:
                 file = tmp / f"{name}.xml"
                 generate(file, args.posts, media=bool(media_dir), media_dir=media_dir)
             result = run_case(name, file, media_dir, env)
+            result["load_average"] = list(os.getloadavg())
             results.append(result)
             print(json.dumps(result), flush=True)
     report = {
@@ -302,7 +318,8 @@ def main() -> None:
         "commit": subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
         ).stdout.strip(),
-        "machine": f"{platform.node()} {os.cpu_count()} cpus {platform.python_version()}",
+        "machine": _machine(),
+        "load_average_before_after": [load_before, list(os.getloadavg())],
         "target_records_per_s_with_media": TARGET,
         "tasks_backend": args.tasks,
         "results": results,

@@ -88,6 +88,19 @@ class MediaUploadForm(forms.ModelForm):
             super()._post_clean()
 
 
+# Files that are not images show as a symbol of their kind (no thumbnail: nothing of
+# their content is rendered in the admin).
+_FILE_ICONS = {"document": "📄", "audio": "🎵", "video": "🎬", "archive": "🗜"}
+
+
+def _file_icon(item: MediaItem):
+    return format_html(
+        '<span class="media-file-icon media-file-{}" role="img" aria-label="{}" '
+        'style="font-size:40px;line-height:60px">{}</span>',
+        item.kind, item.get_kind_display(), _FILE_ICONS.get(item.kind, "📄"),
+    )  # fmt: skip
+
+
 @admin.register(MediaItem)
 class MediaItemAdmin(admin.ModelAdmin):
     class Media:
@@ -124,7 +137,9 @@ class MediaItemAdmin(admin.ModelAdmin):
 
     def get_list_filter(self, request):
         by_uploader = ("uploaded_by",) if request.user.has_perm("blog.edit_others_posts") else ()
-        return (*by_uploader, ("created_at", admin.DateFieldListFilter), "status", "mime_type")
+        return (
+            *by_uploader, ("created_at", admin.DateFieldListFilter), "kind", "status", "mime_type",
+        )  # fmt: skip
 
     def has_view_permission(self, request, obj=None):
         if obj is None:
@@ -247,6 +262,8 @@ class MediaItemAdmin(admin.ModelAdmin):
     # Columns and read-only fields.
     @admin.display(description="")
     def thumbnail(self, obj):
+        if not obj.is_image:
+            return _file_icon(obj)
         entry = obj.rendition("thumbnail") or obj.rendition("full")
         if entry is None:
             return "—"
@@ -257,6 +274,10 @@ class MediaItemAdmin(admin.ModelAdmin):
 
     @admin.display(description="Preview")
     def preview(self, obj):
+        if not obj.is_image:
+            return format_html(
+                '{} <a href="{}">{}</a>', _file_icon(obj), obj.get_absolute_url(), obj.file.name
+            )
         entry = obj.rendition("medium") or obj.rendition("full")
         if entry is None:
             return "—"

@@ -30,7 +30,10 @@ def thumbnail_url(item: MediaItem | None) -> str:
 
 
 def markdown_snippet(item: MediaItem) -> str:
-    """`![alt](media:N)`, what a post's Markdown names the item with."""
+    """`![alt](media:N)`, what a post's Markdown names the item with (a file: a link)."""
+    if not item.is_image:
+        label = str(item).replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
+        return f"[{label}]({item.get_absolute_url()})"
     alt = item.alt_text.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
     return f"![{alt}](media:{item.pk})"
 
@@ -63,7 +66,8 @@ def _months(queryset) -> list[dict]:
 
 def chooser_page(*, user, query: str = "", month: str = "", mine: bool = False, page: int = 1):
     """One page of the library as `user` may see it, newest first, with the month filter."""
-    usable = MediaItem.objects.usable_by(user)
+    # The chooser places images; other files are linked to from the library's page.
+    usable = MediaItem.objects.usable_by(user).filter(kind=MediaItem.Kind.IMAGE)
     sees_all = user.has_perm("blog.edit_others_posts")
     if mine and sees_all:
         usable = usable.filter(uploaded_by=user)

@@ -42,6 +42,8 @@ class Summary:
 
 def _files(item: MediaItem) -> list[tuple[str, str]]:
     files = [(item.original, item.sha256)] if item.original else []
+    if not item.is_image:  # served as uploaded: the one file is the upload
+        files.append((item.file.name, item.sha256))
     return files + [(r["file"], r["sha256"]) for r in item.renditions]
 
 

@@ -18,7 +18,8 @@ class MediaItemQuerySet(models.QuerySet):
 
 
 class MediaItem(models.Model):
-    """An uploaded image: a private original, a public cleaned "full" image and renditions.
+    """An uploaded image: a private original, a public cleaned "full" image and renditions;
+    or an uploaded file of another kind (PDF, audio, video, a document), served as is.
 
     Everything a page needs to render it (names, sizes, the store the files are in) is in
     the row, so rendering never asks the store anything. `renditions` lists every public
@@ -31,12 +32,22 @@ class MediaItem(models.Model):
         EBS = "ebs", "EBS"
         S3 = "s3", "S3"
 
+    class Kind(models.TextChoices):
+        IMAGE = "image", "Image"
+        DOCUMENT = "document", "Document"
+        AUDIO = "audio", "Audio"
+        VIDEO = "video", "Video"
+        ARCHIVE = "archive", "Archive"
+
     class Status(models.TextChoices):
         PENDING = "pending", "Renditions pending"
         READY = "ready", "Ready"
         FAILED = "failed", "Renditions failed"
 
-    # The cleaned, served version of the original (the "full" rendition).
+    # Images are re-encoded into renditions; other files (media_store/documents.py) are
+    # served as uploaded, from `file`, with no renditions and no private original.
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.IMAGE, editable=False)
+    # The cleaned, served version of the original (the "full" rendition), or the file.
     file = models.FileField(upload_to="%Y/%m/", max_length=255, blank=True, editable=False)
     # The upload as received: kept for re-processing, never given a URL.
     original = models.CharField(max_length=255, blank=True, editable=False)
@@ -88,6 +99,10 @@ class MediaItem(models.Model):
     def url(self, name: str) -> str:
         """The public URL of one of this item's files, in the store it really is in."""
         return storage(self.store).url(name)
+
+    @property
+    def is_image(self) -> bool:
+        return self.kind == self.Kind.IMAGE
 
     def rendition(self, name: str) -> dict | None:
         return next((r for r in self.renditions if r["name"] == name), None)

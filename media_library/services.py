@@ -24,7 +24,7 @@ from django_tasks.backends.immediate import ImmediateBackend
 from media_library import files as media_files
 from media_library.models import MediaItem
 from media_library.tasks import make_media_renditions
-from media_store import bounded, images
+from media_store import bounded, documents, images
 from webtier.page_cache import pages_changed
 from worker.enqueue import enqueue_on_commit
 
@@ -119,7 +119,8 @@ def _process(data: bytes, limits: images.Limits, *, full_only: bool) -> bounded.
 def media_upload(
     *, file, by, title: str = "", alt_text: str = "", caption: str = ""
 ) -> tuple[MediaItem, bool]:
-    """Store an uploaded image; returns (item, created).
+    """Store an uploaded image (or a file of another kind: _store_file); returns (item,
+    created).
 
     The same bytes uploaded again by the same person return the existing item
     (created=False) without being processed again. The upload is validated by content
@@ -137,6 +138,8 @@ def media_upload(
     existing = MediaItem.objects.filter(uploaded_by=by, sha256=media_files.sha256(data)).first()
     if existing is not None:
         return existing, False
+    if documents.is_document_name(getattr(file, "name", "") or ""):
+        return _store_file(file, data, by=by, title=title, caption=caption), True
     inline = _renditions_inline()
     processed = _process(data, limits, full_only=not inline)
     inspected, renditions = processed.inspected, processed.renditions
@@ -205,6 +208,42 @@ def media_upload(
     return item, True
 
 
+def _store_file(file, data: bytes, *, by, title: str, caption: str) -> MediaItem:
+    """A file that is not an image (PDF, audio, video, a document): checked by name and
+    content (media_store/documents.py) within the same size limit, stored publicly as it
+    came, with no renditions. Same bytes from the same person: media_upload answered."""
+    try:
+        file_type, extension = documents.inspect_document(file.name, data)
+    except documents.DocumentRejected as exc:
+        raise ValidationError(str(exc)) from None
+    title = (title or _default_title(file)).strip()[:200]
+    backend = settings.MEDIA_BACKEND
+    store = media_files.storage(backend)
+    written: list[str] = []
+    try:
+        with transaction.atomic():
+            item = MediaItem.objects.create(
+                kind=file_type.kind,
+                store=backend,
+                title=title,
+                caption=caption.strip(),
+                mime_type=file_type.mime_type.split(";")[0],
+                byte_size=len(data),
+                sha256=media_files.sha256(data),
+                uploaded_by=by,
+                status=MediaItem.Status.READY,
+            )
+            base = media_files.stem(pk=item.pk, created_at=item.created_at, label=title)
+            item.file.name = f"{base}.{extension}"
+            media_files.put_all(store, [(item.file.name, data)], written)
+            item.save(update_fields=["file"])
+    except BaseException:
+        media_files.delete_quietly(store, written)
+        raise
+    logger.info("media %s (%s, %s bytes) uploaded by %s", item.pk, item.kind, len(data), by.pk)
+    return item
+
+
 @transaction.atomic
 def media_update(*, item: MediaItem, by, title: str, alt_text: str, caption: str) -> MediaItem:
     if not media_can_edit(user=by, item=item):
@@ -222,6 +261,8 @@ def media_delete(*, item: MediaItem, by) -> None:
     if not media_can_delete(user=by, item=item):
         raise PermissionDenied("You may not delete this media item.")
     names = [item.original, *(r["file"] for r in item.renditions)]
+    if not item.is_image:
+        names.append(item.file.name)
     store = media_files.storage(item.store)
     with transaction.atomic():
         item.delete()

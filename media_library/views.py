@@ -5,8 +5,9 @@ of `/media/`; the embedded site (`make run`) and a bare gunicorn have only Djang
 this view serves the public files of the `local`, `efs` and `ebs` stores itself, with
 the same rules as nginx: never anything under `private/` (the untouched originals),
 never a hidden file (a store's `.upload-*.part`), only the image types the pipeline
-writes, each with its own Content-Type and `nosniff`, and never a path outside
-MEDIA_ROOT.
+writes and the file types media_store/documents.py accepts, each with its own
+Content-Type and `nosniff` (files a browser does not show itself as downloads), and
+never a path outside MEDIA_ROOT.
 
 Every public name is written once and never overwritten (media_store/stores.py), so a
 URL always means the same bytes: browsers may keep a file for a year without asking
@@ -27,6 +28,7 @@ from django.utils._os import safe_join
 from django.views.decorators.http import condition, require_safe
 
 from media_library.files import PRIVATE_PREFIX
+from media_store import documents
 
 # What the pipeline writes (media_store.decode.FORMATS); anything else is not ours.
 CONTENT_TYPES = {
@@ -53,7 +55,10 @@ def _public_path(name: str) -> str:
         or any(part in ("", ".", "..") or part.startswith(".") for part in parts)
         # Any case: a laptop's disk may be case-insensitive (macOS), and Private/ is private/.
         or parts[0].lower() == PRIVATE_PREFIX.rstrip("/")
-        or PurePosixPath(name).suffix.lower() not in CONTENT_TYPES
+        or (
+            PurePosixPath(name).suffix.lower() not in CONTENT_TYPES
+            and documents.content_type(name) is None
+        )
     ):
         raise Http404("no such media file")
     root = os.path.realpath(settings.MEDIA_ROOT)
@@ -96,5 +101,16 @@ def _media_headers(view):
 @condition(etag_func=_etag, last_modified_func=_last_modified)
 def media_file(request, name: str):
     path = _public_path(name)
-    content_type = CONTENT_TYPES[PurePosixPath(path).suffix.lower()]
-    return FileResponse(open(path, "rb"), content_type=content_type)
+    content_type = CONTENT_TYPES.get(PurePosixPath(path).suffix.lower())
+    if content_type is not None:
+        return FileResponse(open(path, "rb"), content_type=content_type)
+    # A file that is not an image: its exact type; shown by the browser (PDF, audio,
+    # video) or offered as a download, never opened as a page of the site.
+    file_type = documents.content_type(path)
+    response = FileResponse(
+        open(path, "rb"),  # noqa: SIM115  FileResponse closes it
+        content_type=file_type.mime_type,
+        as_attachment=not file_type.inline,
+        filename=PurePosixPath(path).name,
+    )
+    return response

@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import io
 import logging
-import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
@@ -64,6 +63,7 @@ from media_store.decode import (
     inspect,
     open_checked,
 )
+from media_store.polyglot import find_code
 
 # The pipeline's door: callers import these from here, decode.py included.
 __all__ = [
@@ -107,22 +107,28 @@ _SAVE_OPTIONS = {
     "WEBP": {"quality": 80, "method": 2},
     "AVIF": {"quality": 70, "speed": 8},
 }
-# Lossless formats can reproduce pixel-borne payloads byte for byte: other settings.
-# Fastest first: a 1 MB PNG holds a chance `<?=` about one time in sixteen, and level 9
-# on the 41-frame APNG of the corpus cost 1.5 s where level 2 costs 0.1 s; on a noisy
-# 2560x2560 image level 9 takes 3.8 s, level 2 under 0.5 s.
+# When an output shows code (media_store/polyglot.py), other settings give other bytes.
+# Lossless formats can reproduce pixel-borne payloads byte for byte; fastest first: a 1 MB
+# PNG holds a chance `<?=` about one time in sixteen, and level 9 on the 41-frame APNG of
+# the corpus cost 1.5 s where level 1 costs 0.1 s; on a noisy 2560x2560 image level 9
+# takes 3.8 s, levels 1 and 2 under 0.5 s. Lossy outputs hold a chance `<?=` in their
+# entropy-coded bytes about once per thousand photos: a baseline (not progressive) JPEG
+# or another WebP method decodes to the same look with entirely different bytes.
 _RETRY_OPTIONS = {
     "PNG": (
         {"compress_level": 2},
         {"compress_level": 9},
         {"optimize": True},
     ),
+    "JPEG": (
+        {"quality": 82, "progressive": False, "optimize": False},
+        {"quality": 82, "progressive": True, "optimize": True},
+        {"quality": 81, "progressive": True, "optimize": False},
+    ),
+    "WEBP": ({"quality": 80, "method": 3}, {"quality": 79, "method": 2}),
+    "GIF": ({"optimize": True},),
+    "AVIF": ({"quality": 69, "speed": 8},),
 }
-# What must never be served: PHP openers, HTML that browsers sniff, script URLs.
-_CODE = re.compile(
-    rb"<\?(?:php|=)|<script|<svg|<html|<iframe|<body|javascript:|\$_(?:GET|POST|REQUEST|COOKIE)",
-    re.IGNORECASE,
-)
 
 
 @dataclass(frozen=True)
@@ -242,7 +248,8 @@ def _encode(im: Image.Image, fmt: str, frames: list[Image.Image] | None = None, 
 
     Pixels themselves can carry a payload: a PNG whose filtered, deflated rows spell
     `<?=$_GET[0]...?>` comes out of a lossless re-encode at the same size unchanged.
-    Every output is scanned; a hit is re-encoded with other settings, and refused
+    Every output is scanned where a browser or a tool would find code
+    (media_store/polyglot.py); a hit is re-encoded with other settings, and refused
     when code still shows.
     """
     if fmt == "JPEG" and im.mode != "RGB":
@@ -250,10 +257,10 @@ def _encode(im: Image.Image, fmt: str, frames: list[Image.Image] | None = None, 
     im.info = {}
     for options in (_SAVE_OPTIONS[fmt], *_RETRY_OPTIONS.get(fmt, ())):
         data = _encode_once(im, fmt, frames, options, anim)
-        found = _CODE.search(data)
+        found = find_code(data, fmt)
         if found is None:
             return data
-        logger.info("re-encoding: %s output contains %r", fmt, found.group(0))
+        logger.info("re-encoding: %s output has %r in its %s", fmt, found.text, found.where)
     raise ImageRejected(
         "The image's pixels hide text that looks like program code (a polyglot file); "
         "it is refused."

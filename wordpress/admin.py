@@ -12,7 +12,7 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.http import StreamingHttpResponse
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -21,9 +21,9 @@ from django.utils.html import format_html, format_html_join
 
 from blog import roles
 from wordpress.export import wxr_export
-from wordpress.importer import OUTCOMES, REQUIRED_PERMS
+from wordpress.importer import CONFLICT_REASON, OUTCOMES, REQUIRED_PERMS
 from wordpress.models import ImportedItem, ImportRun, OldSite
-from wordpress.tasks import progress_key, run_wordpress_import
+from wordpress.tasks import STALE_SECONDS, progress_key, run_is_stalled, run_wordpress_import
 from worker.enqueue import enqueue_on_commit
 
 PRIVATE = "private/wordpress-imports/"
@@ -67,20 +67,28 @@ class ImportForm(forms.Form):
         return upload
 
 
+def _resumable(run: ImportRun) -> bool:
+    """Interrupted (Ctrl-C, a worker stopping), or running with no heartbeat for long."""
+    if not run.stored_file or run.dry_run:
+        return False
+    return run.status == ImportRun.Status.INTERRUPTED or run_is_stalled(run)
+
+
 def _store(upload, suffix: str) -> str:
     return default_storage.save(f"{PRIVATE}{uuid.uuid4().hex}{suffix}", upload)
 
 
 @admin.register(ImportRun)
 class ImportRunAdmin(admin.ModelAdmin):
-    list_display = ("file_name", "status", "dry_run", "progress_display", "created_by",
+    list_display = ("file_name", "status_display", "dry_run", "progress_display", "created_by",
                     "created_at")  # fmt: skip
     list_filter = ("status", "dry_run")
     view_on_site = False
     change_form_template = "admin/wordpress/importrun/change_form.html"
     change_list_template = "admin/wordpress/importrun/change_list.html"
-    fields = ("file_name", "status", "dry_run", "progress_display", "report_display", "error",
-              "site", "created_by", "created_at", "started_at", "finished_at")  # fmt: skip
+    fields = ("file_name", "status_display", "dry_run", "progress_display", "report_display",
+              "error", "site", "created_by", "created_at", "started_at", "heartbeat_at",
+              "finished_at")  # fmt: skip
     readonly_fields = fields
 
     def has_module_permission(self, request):
@@ -100,7 +108,31 @@ class ImportRunAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         export = self.admin_site.admin_view(self.export_view)
-        return [path("export/", export, name="wordpress_export"), *super().get_urls()]
+        resume = self.admin_site.admin_view(self.resume_view)
+        return [
+            path("export/", export, name="wordpress_export"),
+            path("<int:run_id>/resume/", resume, name="wordpress_importrun_resume"),
+            *super().get_urls(),
+        ]
+
+    def resume_view(self, request, run_id: int):
+        """Queue an interrupted or stopped import again; it continues where it stopped."""
+        if not may_import(request.user):
+            raise PermissionDenied
+        if request.method != "POST":
+            return redirect("admin:wordpress_importrun_change", run_id)
+        with transaction.atomic():
+            run = ImportRun.objects.select_for_update().filter(pk=run_id).first()
+            if run is None:
+                raise Http404("No such import.")
+            if not _resumable(run):
+                messages.error(request, "This import is not stopped: there is nothing to resume.")
+                return redirect("admin:wordpress_importrun_change", run.pk)
+            run.status, run.heartbeat_at = ImportRun.Status.QUEUED, timezone.now()
+            run.save(update_fields=["status", "heartbeat_at"])
+            enqueue_on_commit(run_wordpress_import, run.pk)
+        messages.success(request, "The import continues where it stopped.")
+        return redirect("admin:wordpress_importrun_change", run.pk)
 
     def export_view(self, request):
         """The whole site as a WordPress export (WXR 1.2), streamed as it is written."""
@@ -148,12 +180,34 @@ class ImportRunAdmin(admin.ModelAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         run = self.get_object(request, object_id)
-        running = run is not None and run.status in (
-            ImportRun.Status.QUEUED,
-            ImportRun.Status.RUNNING,
+        resumable = run is not None and _resumable(run)
+        running = (
+            not resumable
+            and run is not None
+            and run.status
+            in (
+                ImportRun.Status.QUEUED,
+                ImportRun.Status.RUNNING,
+            )
         )
-        extra = {"refresh_seconds": 3 if running else 0, **(extra_context or {})}
+        extra = {
+            "refresh_seconds": 3 if running else 0,
+            "resume_url": (
+                reverse("admin:wordpress_importrun_resume", args=[run.pk]) if resumable else ""
+            ),
+            **(extra_context or {}),
+        }
         return super().change_view(request, object_id, form_url, extra)
+
+    @admin.display(description="Status")
+    def status_display(self, obj):
+        if run_is_stalled(obj):
+            minutes = max(1, round(STALE_SECONDS / 60))
+            return (
+                f"Stopped — resume (no sign of the worker for over {minutes} min; "
+                "it continues where it stopped)"
+            )
+        return obj.get_status_display()
 
     @admin.display(description="Progress")
     def progress_display(self, obj):
@@ -190,9 +244,15 @@ class ImportRunAdmin(admin.ModelAdmin):
             "<li>{} {} “{}”: {}</li>",
             ((f["kind"], f["wp_id"], f["title"], f["reason"]) for f in report.get("failures", [])),
         )
+        conflicts = format_html_join(
+            "",
+            "<li>Conflict: {} {} “{}”: {}</li>",
+            ((c["kind"], c["wp_id"], c["title"], CONFLICT_REASON)
+             for c in report.get("conflicts", [])),
+        )  # fmt: skip
         return format_html(
-            "<table><tr><th></th>{}</tr>{}</table><ul>{}</ul><ul class='errorlist'>{}</ul>",
-            header, rows, notes, failures,
+            "<table><tr><th></th>{}</tr>{}</table><ul>{}</ul><ul class='errorlist'>{}{}</ul>",
+            header, rows, notes, failures, conflicts,
         )  # fmt: skip
 
 

@@ -1,5 +1,7 @@
 """Attachments into the media library, through the same service as an upload (so the same
-checks and renditions), from a copy of wp-content/uploads or, when asked, over HTTP."""
+checks and renditions; files that are not images, such as PDFs or audio, the same checks
+of name and content and no renditions), from a copy of wp-content/uploads or, when asked,
+over HTTP."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from django.core.exceptions import ValidationError
 
 from media_library.models import MediaItem
 from media_library.services import media_can_add, media_upload
+from media_store.documents import is_document_name
 from wordpress.importer import Kind, State, author_for, step
 from wordpress.models import ImportedItem
 from wordpress.wxr import IMAGE_SUFFIXES, Item, upload_path
@@ -55,9 +58,9 @@ def _import_attachment(state: State, item: Item) -> None:
     if item.wp_id in state.media:
         report.add("attachment", "skipped")
         return
-    if PurePosixPath(rel).suffix.lower() not in IMAGE_SUFFIXES:
+    if PurePosixPath(rel).suffix.lower() not in IMAGE_SUFFIXES and not is_document_name(rel):
         report.add("attachment", "skipped")
-        report.note("attachments that are not images skipped (the library holds images)")
+        report.note("attachments of a type the library does not accept skipped")
         return
     if options.media_dir is not None and (options.media_dir / rel).is_file():
         data = _local_file(state, rel)
@@ -108,19 +111,25 @@ def import_attachment(state: State, item: Item) -> None:
 
 def load_media_maps(state: State) -> None:
     """After the attachments: each post's attachments (for [gallery]) and the new URLs."""
-    rows = ImportedItem.objects.filter(
-        site=state.site, kind=Kind.ATTACHMENT, media__isnull=False
-    ).values_list("wp_id", "media_id", "old_path", "meta")
+    rows = list(
+        ImportedItem.objects.filter(
+            site=state.site, kind=Kind.ATTACHMENT, media__isnull=False
+        ).values_list("wp_id", "media_id", "old_path", "meta")
+    )
     for wp_id, media_pk, path, meta in rows:
         state.media[wp_id] = media_pk
         if path:
             state.media_paths[path] = media_pk
-        if meta.get("parent"):
-            state.media_children[meta["parent"]].append(media_pk)
         if meta.get("url"):
             state.media_by_url[meta["url"]] = media_pk
-    for pk, media in MediaItem.objects.in_bulk(set(state.media.values())).items():
+    items = MediaItem.objects.in_bulk(set(state.media.values()))
+    for pk, media in items.items():
         state.media_urls[pk] = media.get_absolute_url()
+        if not media.is_image:
+            state.media_files.add(pk)  # linked to, never shown as an image
+    for _wp_id, media_pk, _path, meta in rows:
+        if meta.get("parent") and media_pk not in state.media_files:
+            state.media_children[meta["parent"]].append(media_pk)
 
 
 def media_root_given(path: str | None) -> Path | None:

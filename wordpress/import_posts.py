@@ -10,8 +10,16 @@ from django.utils import timezone
 from blog import services
 from blog.models import Comment, Post
 from wordpress import content, wxr
+from wordpress.import_changes import (
+    comment_hash,
+    local_comment_hash,
+    post_change,
+    remember_post,
+    update_comments,
+)
 from wordpress.import_media import old_url_key
 from wordpress.importer import (
+    COMMENT_STATUSES,
     Kind,
     State,
     author_for,
@@ -28,15 +36,6 @@ STATUSES = {
     "pending": Post.Status.PENDING,
     "private": Post.Status.PRIVATE,
     "trash": Post.Status.TRASH,
-}
-COMMENT_STATUSES = {
-    "1": Comment.Status.APPROVED,
-    "approve": Comment.Status.APPROVED,
-    "0": Comment.Status.PENDING,
-    "hold": Comment.Status.PENDING,
-    "spam": Comment.Status.SPAM,
-    "trash": Comment.Status.TRASH,
-    "post-trashed": Comment.Status.TRASH,
 }
 KINDS = {"post": Kind.POST, "page": Kind.PAGE}
 # WordPress's own bookkeeping, not content: never counted as "skipped" one by one.
@@ -82,14 +81,14 @@ def content_site(state: State) -> content.Site:
     )
 
 
-def _trashed_at(item: wxr.Item) -> dt.datetime | None:
+def trashed_at(item: wxr.Item) -> dt.datetime | None:
     stamp = item.meta.get("_wp_trash_meta_time", "")
     if stamp.isdigit():
         return dt.datetime.fromtimestamp(int(stamp), tz=dt.UTC)
     return None
 
 
-def _new_post(state: State, item: wxr.Item, kind: str, status: str) -> Post:
+def build_post(state: State, item: wxr.Item, kind: str, status: str) -> Post:
     converted = content.convert(item.content, post_wp_id=item.wp_id, site=state.content_site)
     for note in converted.notes:
         state.report.note(note)
@@ -116,8 +115,9 @@ def _new_post(state: State, item: wxr.Item, kind: str, status: str) -> Post:
         menu_order=item.menu_order,
     )
     thumbnail = item.meta.get("_thumbnail_id", "")
-    if thumbnail.isdigit() and int(thumbnail) in state.media:
-        post.featured_image_id = state.media[int(thumbnail)]
+    featured = state.media.get(int(thumbnail)) if thumbnail.isdigit() else None
+    if featured and featured not in state.media_files:
+        post.featured_image_id = featured
     elif thumbnail.isdigit():
         state.report.note("featured images whose attachment was not imported")
     if status == Post.Status.TRASH:
@@ -126,20 +126,98 @@ def _new_post(state: State, item: wxr.Item, kind: str, status: str) -> Post:
     return post
 
 
+# What a later export may change on an imported post (the rest, e.g. its comment count,
+# is this site's own).
+_UPDATED_FIELDS = (
+    "title", "slug", "body", "body_format", "excerpt", "author", "status", "published_at",
+    "sticky", "comment_status", "password", "menu_order", "featured_image_id",
+    "status_before_trash",
+)  # fmt: skip
+
+
+def _update_post(state: State, item: wxr.Item, kind: str, pk: int) -> Post | None:
+    """An imported post met again: updated when it changed in WordPress and not here."""
+    report = state.report
+    record = (
+        ImportedItem.objects.filter(site=state.site, kind=kind, wp_id=item.wp_id)
+        .select_related("post")
+        .first()
+    )
+    post = record.post if record else None
+    if post is None:
+        report.add(kind, "skipped")
+        return Post.objects.filter(pk=pk).first()
+    change = post_change(record, item, post)
+    status = STATUSES.get(item.status)
+    if change == "conflict":
+        report.conflict(kind, item.wp_id, item.title)
+    elif change != "update" or status is None:
+        if change == "base":
+            remember_post(record.meta, item, post)
+            record.save(update_fields=["meta"])
+            report.note("items imported before changes were tracked: tracked from now on")
+        elif change == "older":
+            report.note("items older in this file than at their last import: left as they are")
+        report.add(kind, "skipped")
+    else:
+        fresh = build_post(state, item, kind, status)
+        for name in _UPDATED_FIELDS:
+            setattr(post, name, getattr(fresh, name))
+        categories, tags, post_format = terms_for(state, item)
+        if kind == Kind.PAGE:
+            parent = state.posts.get((Kind.PAGE, item.parent))
+            post.parent = Post.objects.get(pk=parent) if parent else None
+            record.meta["parent"] = item.parent
+        services.post_import(
+            post=post,
+            by=state.by,
+            categories=categories,
+            tags=tags if kind == Kind.POST else [],
+            modified_at=parse_date(item.modified_gmt, ""),
+            trashed_at=trashed_at(item),
+        )
+        if post_format:
+            record.meta["format"] = post_format
+        remember_post(record.meta, item, post)
+        record.save(update_fields=["meta"])
+        report.add(kind, "updated")
+    return post
+
+
+def post_record(state: State, item: wxr.Item, kind: str, post: Post, post_format: str):
+    """What a new post or page remembers of its WordPress self (unsaved)."""
+    meta = {}
+    if post_format:
+        meta["format"] = post_format
+    if kind == Kind.PAGE and item.parent:
+        meta["parent"] = item.parent
+    if item.meta.get("_wp_page_template", "default") != "default":
+        meta["template"] = item.meta["_wp_page_template"]
+    return ImportedItem(
+        site=state.site,
+        kind=kind,
+        wp_id=item.wp_id,
+        guid=item.guid[:500],
+        old_slug=unquote(item.slug)[:200],
+        old_path=_old_path(item.link, state),
+        post=post,
+        meta=remember_post(meta, item, post),
+    )
+
+
 def _import_post(state: State, item: wxr.Item, kind: str) -> tuple[Post | None, bool]:
     """The post for `item` and whether it is new: created now, or found from an earlier run
     (None: not imported)."""
     report = state.report
     known = state.posts.get((kind, item.wp_id))
     if known:
-        report.add(kind, "skipped")
-        return Post.objects.filter(pk=known).first(), False
+        return _update_post(state, item, kind, known), False
     status = STATUSES.get(item.status)
     if status is None:
         report.add(kind, "skipped")
         report.note(f"{kind}s with status {item.status!r} skipped")
         return None, False
-    post = _new_post(state, item, kind, status)
+    post = build_post(state, item, kind, status)
     categories, tags, post_format = terms_for(state, item)
     parent = state.posts.get((Kind.PAGE, item.parent)) if kind == Kind.PAGE else None
     if parent:
@@ -149,25 +227,9 @@ def _import_post(state: State, item: wxr.Item, kind: str) -> tuple[Post | None, 
         by=state.by,
         categories=categories,
         tags=tags if kind == Kind.POST else [],
-        trashed_at=_trashed_at(item),
+        trashed_at=trashed_at(item),
     )
-    meta = {}
-    if post_format:
-        meta["format"] = post_format
-    if kind == Kind.PAGE and item.parent:
-        meta["parent"] = item.parent
-    if item.meta.get("_wp_page_template", "default") != "default":
-        meta["template"] = item.meta["_wp_page_template"]
-    ImportedItem.objects.create(
-        site=state.site,
-        kind=kind,
-        wp_id=item.wp_id,
-        guid=item.guid[:500],
-        old_slug=unquote(item.slug)[:200],
-        old_path=_old_path(item.link, state),
-        post=post,
-        meta=meta,
-    )
+    post_record(state, item, kind, post, post_format).save()
     state.posts[(kind, item.wp_id)] = post.pk
     report.add(kind, "created")
     return post, True
@@ -176,17 +238,25 @@ def _import_post(state: State, item: wxr.Item, kind: str) -> tuple[Post | None, 
 def _import_comments(state: State, post: Post, item: wxr.Item, *, new_post: bool) -> None:
     if not item.comments:
         return
-    done = set()
-    if not new_post:  # a later export may bring new comments to a post imported before
-        done = set(
-            ImportedItem.objects.filter(
-                site=state.site, kind=Kind.COMMENT, wp_id__in=[c.wp_id for c in item.comments]
-            ).values_list("wp_id", flat=True)
-        )
+    done: dict[int, tuple] = {}
+    if not new_post:  # a later export may bring new or changed comments to an imported post
+        rows = ImportedItem.objects.filter(
+            site=state.site, kind=Kind.COMMENT, wp_id__in=[c.wp_id for c in item.comments]
+        ).values_list("wp_id", "comment_id", "meta")
+        done = {wp_id: (pk, meta) for wp_id, pk, meta in rows}
+        if done:
+            update_comments(state, post, item, done)
     new = [c for c in item.comments if c.wp_id not in done]
-    state.report.add("comment", "skipped", len(item.comments) - len(new))
     if not new:
         return
+    objects = comment_objects(state, post, new)
+    services.comment_import(post=post, comments=list(objects.values()), by=state.by)
+    ImportedItem.objects.bulk_create(comment_records(state, new, objects), batch_size=1000)
+
+
+def comment_objects(state: State, post: Post, new: list[wxr.Comment]) -> dict[int, Comment]:
+    """Unsaved comments for `post`, by WordPress id, each with its parent (in the list, or
+    imported before)."""
     objects: dict[int, Comment] = {}
     for c in new:
         when = parse_date(c.date_gmt, c.date) or post.published_at or timezone.now()
@@ -215,22 +285,30 @@ def _import_comments(state: State, post: Post, item: wxr.Item, *, new_post: bool
             objects[c.wp_id].parent = objects.get(c.parent) or earlier.get(c.parent)
             if objects[c.wp_id].parent is None:
                 state.report.note("comments whose parent is not in the file: made top-level")
-    services.comment_import(post=post, comments=list(objects.values()), by=state.by)
-    records = [
+    return objects
+
+
+def comment_records(
+    state: State, new: list[wxr.Comment], objects: dict[int, Comment]
+) -> list[ImportedItem]:
+    """What saved comments remember (and the report's count of them)."""
+    state.report.add("comment", "created", len(new))
+    for kind in {c.type for c in new if c.type in ("pingback", "trackback")}:
+        state.report.note(f"{kind}s imported as comments, marked as {kind}s")
+    return [
         ImportedItem(
             site=state.site,
             kind=Kind.COMMENT,
             wp_id=c.wp_id,
             comment=objects[c.wp_id],
-            meta={"type": c.type} if c.type not in ("", "comment") else {},
+            meta={
+                **({"type": c.type} if c.type not in ("", "comment") else {}),
+                "wp_hash": comment_hash(c),
+                "local_hash": local_comment_hash(objects[c.wp_id]),
+            },
         )
         for c in new
     ]
-    ImportedItem.objects.bulk_create(records, batch_size=1000)
-    state.report.add("comment", "created", len(new))
-    kinds = {c.type for c in new if c.type in ("pingback", "trackback")}
-    for kind in kinds:
-        state.report.note(f"{kind}s imported as comments, marked as {kind}s")
 
 
 def import_item(state: State, item: wxr.Item) -> None:

@@ -34,7 +34,7 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.utils.text import slugify
 
 from blog import roles, services
-from blog.models import Category, Tag
+from blog.models import Category, Comment, Tag
 from wordpress import wxr
 from wordpress.models import ImportedItem, OldSite
 
@@ -43,6 +43,7 @@ logger = logging.getLogger(__name__)
 Kind = ImportedItem.Kind
 OUTCOMES = ("created", "updated", "skipped", "failed")
 MAX_FAILURES = 1000
+CONFLICT_REASON = "changed in WordPress and edited here since the import; kept the copy here"
 _SLUG = re.compile(r"^[-\w]+\Z")
 REQUIRED_PERMS = (
     "auth.add_user",
@@ -54,6 +55,15 @@ REQUIRED_PERMS = (
     "blog.add_tag",
     "blog.change_tag",
 )
+COMMENT_STATUSES = {
+    "1": Comment.Status.APPROVED,
+    "approve": Comment.Status.APPROVED,
+    "0": Comment.Status.PENDING,
+    "hold": Comment.Status.PENDING,
+    "spam": Comment.Status.SPAM,
+    "trash": Comment.Status.TRASH,
+    "post-trashed": Comment.Status.TRASH,
+}
 # Errors that make one record fail without stopping the run.
 RECORD_ERRORS = (ValidationError, PermissionDenied, IntegrityError, DatabaseError, ValueError)
 
@@ -76,6 +86,8 @@ class Options:
 class Report:
     counts: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
     failures: list[dict] = field(default_factory=list)
+    # Objects changed both in WordPress and here since they were imported: ours are kept.
+    conflicts: list[dict] = field(default_factory=list)
     notes: Counter = field(default_factory=Counter)
     refused: str = ""
     total: int = 0
@@ -93,6 +105,11 @@ class Report:
                 {"kind": kind, "wp_id": wp_id, "title": str(title)[:200], "reason": reason}
             )
 
+    def conflict(self, kind: str, wp_id, title: str) -> None:
+        self.add(kind, "skipped")
+        if len(self.conflicts) < MAX_FAILURES:
+            self.conflicts.append({"kind": kind, "wp_id": wp_id, "title": str(title)[:200]})
+
     def note(self, text: str, n: int = 1) -> None:
         self.notes[text] += n
 
@@ -104,6 +121,7 @@ class Report:
         return {
             "counts": {k: {o: c[o] for o in OUTCOMES} for k, c in sorted(self.counts.items())},
             "failures": self.failures,
+            "conflicts": self.conflicts,
             "notes": dict(self.notes.most_common()),
             "refused": self.refused,
             "total": self.total,
@@ -123,6 +141,8 @@ class Report:
             out.append(f"note: {text}" + (f" (x{n})" if n > 1 else ""))
         for f in self.failures:
             out.append(f"FAILED {f['kind']} {f['wp_id']} {f['title']!r}: {f['reason']}")
+        for c in self.conflicts:
+            out.append(f"CONFLICT {c['kind']} {c['wp_id']} {c['title']!r}: {CONFLICT_REASON}")
         if self.interrupted:
             out.append("Interrupted: run the same command again to continue.")
         return out
@@ -148,6 +168,7 @@ class State:
     media_children: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
     media_urls: dict[int, str] = field(default_factory=dict)
     media_by_url: dict[str, int] = field(default_factory=dict)  # old_url_key -> media pk
+    media_files: set[int] = field(default_factory=set)  # media pks that are not images
     posts: dict[tuple[str, int], int] = field(default_factory=dict)  # (kind, wp id) -> pk
     content_site: object = None  # content.Site, once the attachments are in
 

@@ -144,6 +144,9 @@ class ImportRun(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Written with each batch's commit: a running import whose worker died (kill -9, a lost
+    # instance) stops writing it, which is how the admin page tells it has stopped.
+    heartbeat_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -155,6 +158,17 @@ class ImportRun(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("admin:wordpress_importrun_change", args=[self.pk])
+
+    def last_sign_of_life(self):
+        return self.heartbeat_at or self.started_at or self.created_at
+
+    def is_stalled(self, *, stale_after: float, beat=None) -> bool:
+        """Running, but nothing heard for `stale_after` seconds (`beat`: a later sign of
+        life from the cache, when there is one)."""
+        if self.status != self.Status.RUNNING:
+            return False
+        last = max(t for t in (self.last_sign_of_life(), beat) if t is not None)
+        return (timezone.now() - last).total_seconds() > stale_after
 
 
 # The REST API's application passwords (wordpress/app_passwords.py).

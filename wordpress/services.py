@@ -12,8 +12,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from wordpress import wxr
+from wordpress.import_batch import import_batch
 from wordpress.import_media import import_attachment, load_media_maps
-from wordpress.import_posts import content_site, import_item, link_page_parents
+from wordpress.import_posts import content_site, link_page_parents
 from wordpress.importer import (
     REQUIRED_PERMS,
     Options,
@@ -31,6 +32,8 @@ from wordpress.models import ImportRun, OldSite
 
 logger = logging.getLogger(__name__)
 
+BEAT_SECONDS = 1.0
+
 
 def _site_for(info: wxr.Site, options: Options) -> OldSite:
     # Exports always name their site; hand-made files may not: their title keeps two of
@@ -43,15 +46,24 @@ def _site_for(info: wxr.Site, options: Options) -> OldSite:
     return site
 
 
-def _pass(state: State, source, handle: Callable, total_label: str) -> None:
-    """One read of the file, records in batches of one transaction each."""
+def _pass(state: State, source, handle: Callable, total_label: str, *, whole=None) -> None:
+    """One read of the file, records in batches of one transaction each (`handle` takes a
+    record, `whole` a batch)."""
     records = wxr.read(source)
     next(records)  # the Site, already known
+    last = now()
     for batch in batches(records, state.options.batch_size):
         with transaction.atomic():
-            for record in batch:
+            if whole is not None:
+                whole(batch)
+            for record in batch if whole is None else ():
                 handle(record)
+                if now() - last > BEAT_SECONDS:
+                    # A slow batch (images fetched one by one) still shows it is alive.
+                    state.progress(state.report, total_label)
+                    last = now()
         state.progress(state.report, total_label)
+        last = now()
 
 
 def _first_pass(state: State):
@@ -66,15 +78,6 @@ def _first_pass(state: State):
         elif isinstance(record, wxr.Item) and record.type == "attachment":
             import_attachment(state, record)
             report.done += 1 + len(record.comments)  # an attachment's comments are not kept
-
-    return handle
-
-
-def _second_pass(state: State):
-    def handle(record) -> None:
-        if isinstance(record, wxr.Item) and record.type != "attachment":
-            import_item(state, record)
-            state.report.done += 1 + len(record.comments)
 
     return handle
 
@@ -154,7 +157,13 @@ def _run(state: State, rewind) -> None:
         link_category_parents(state)
     load_media_maps(state)
     state.content_site = content_site(state)
-    _pass(state, rewind(), _second_pass(state), "posts, pages and comments")
+    _pass(
+        state,
+        rewind(),
+        None,
+        "posts, pages and comments",
+        whole=lambda batch: import_batch(state, batch),
+    )
     with transaction.atomic():
         link_page_parents(state)
 

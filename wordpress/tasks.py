@@ -10,6 +10,7 @@ where it stopped.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import shutil
 import tempfile
@@ -32,6 +33,12 @@ logger = logging.getLogger(__name__)
 MAX_ZIP_BYTES = 4_000_000_000
 MAX_ZIP_FILES = 200_000
 PROGRESS_SECONDS = 2.0
+# A running import writes its heartbeat at least every PROGRESS_SECONDS while records go
+# through (the row's with each batch's commit, the cache's at once); one record may take
+# a while (an image fetched with a 10 s timeout, then processed within 10 s), so silence
+# for 30 intervals means the worker is gone (kill -9, a lost instance): the admin page
+# offers to resume.
+STALE_SECONDS = 60.0
 _FINISHED = (ImportRun.Status.DONE, ImportRun.Status.FAILED, ImportRun.Status.REFUSED)
 
 
@@ -76,6 +83,16 @@ def _options(run: ImportRun, media_dir: Path | None) -> Options:
     )
 
 
+def cached_beat(run: ImportRun):
+    """The latest heartbeat the cache has for `run` (None: none, or no cache)."""
+    stamp = (cache.get(progress_key(run.pk)) or {}).get("beat")
+    return dt.datetime.fromtimestamp(stamp, tz=dt.UTC) if stamp else None
+
+
+def run_is_stalled(run: ImportRun) -> bool:
+    return run.is_stalled(stale_after=STALE_SECONDS, beat=cached_beat(run))
+
+
 def _reporter(run: ImportRun):
     last = [0.0]
 
@@ -84,16 +101,19 @@ def _reporter(run: ImportRun):
         if now - last[0] < PROGRESS_SECONDS:
             return
         last[0] = now
+        beat = timezone.now()
         state = {
             "done": report.done,
             "total": report.total,
             "rate": round(report.done / report.seconds, 1) if report.seconds else 0,
             "phase": phase,
+            "beat": beat.timestamp(),
         }
-        # The cache is shared by every instance; the row keeps it when the cache is gone.
+        # The cache is shared by every instance and written at once; the row keeps the
+        # state (committed with the batch) when the cache is gone.
         cache.set(progress_key(run.pk), state, timeout=3600)
         if not run.dry_run:  # a dry run's writes are rolled back, this one with them
-            ImportRun.objects.filter(pk=run.pk).update(progress=state)
+            ImportRun.objects.filter(pk=run.pk).update(progress=state, heartbeat_at=beat)
 
     return progress
 
@@ -103,8 +123,12 @@ def run_wordpress_import(run_id: int) -> str:
     run = ImportRun.objects.filter(pk=run_id).select_related("created_by").first()
     if run is None or run.status in _FINISHED or run.created_by is None:
         return "nothing to do"
+    if run.status == ImportRun.Status.RUNNING and not run.is_stalled(stale_after=STALE_SECONDS):
+        # Delivered twice while the first delivery still runs: leave it to that one.
+        return "already running"
     run.status, run.started_at = ImportRun.Status.RUNNING, run.started_at or timezone.now()
-    run.save(update_fields=["status", "started_at"])
+    run.heartbeat_at = timezone.now()
+    run.save(update_fields=["status", "started_at", "heartbeat_at"])
     with tempfile.TemporaryDirectory(prefix="wxr-import-") as tmp:
         tmp_path = Path(tmp)
         source = tmp_path / "export.xml"

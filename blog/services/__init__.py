@@ -15,7 +15,9 @@ from blog.services.comments import (
     comment_admit,
     comment_delete,
     comment_import,
+    comment_import_threads,
     comment_rate_limited,
+    comment_reimport,
     comment_set_status,
     comment_submit,
     comment_update,
@@ -30,6 +32,7 @@ from blog.services.editing import (
     post_lock_release,
     post_lock_take,
 )
+from blog.services.imports import post_import_many
 from blog.services.permissions import (
     post_allowed_statuses,
     post_can_create,
@@ -79,7 +82,9 @@ __all__ = [
     "comment_admit",
     "comment_delete",
     "comment_import",
+    "comment_import_threads",
     "comment_rate_limited",
+    "comment_reimport",
     "comment_set_status",
     "comment_submit",
     "comment_update",
@@ -93,6 +98,7 @@ __all__ = [
     "post_check",
     "post_delete",
     "post_import",
+    "post_import_many",
     "post_lock_holder",
     "post_lock_release",
     "post_lock_take",

@@ -195,15 +195,53 @@ def comment_import(*, post: Post, comments: list[Comment], by) -> list[Comment]:
     returns the new ids), in the caller's transaction without a savepoint of its own, like
     post_import: when it raises, the caller's atomic block must be rolled back.
     """
+    return comment_import_threads(threads=[(post, comments)], by=by)
+
+
+def comment_import_threads(*, threads: list[tuple[Post, list[Comment]]], by) -> list[Comment]:
+    """comment_import for the comments of many posts at once (a batch of an import): the
+    same rules, each thread level of all of them in one insert, one recount."""
     if not by.has_perm("blog.moderate_comments"):
         raise PermissionDenied("You may not import comments.")
     with transaction.atomic(savepoint=False):
-        return _comment_import(post=post, comments=comments)
+        return _comment_import(threads=threads)
 
 
-def _comment_import(*, post: Post, comments: list[Comment]) -> list[Comment]:
-    batch = {id(c) for c in comments}
-    pending = list(comments)
+def _imported_fields(comment: Comment) -> None:
+    """An imported comment's fields as this site keeps them, its text rendered and sanitized."""
+    if comment.status not in Comment.Status.values:
+        raise ValidationError(f"Unknown comment status {comment.status!r}.")
+    comment.author_name = comment.author_name.strip()[:100] or "Anonymous"
+    comment.author_email = comment.author_email.strip()[:254]
+    url = comment.author_url.strip()
+    comment.author_url = url if len(url) <= 300 else ""
+    comment.user_agent = comment.user_agent[:300]
+    comment.ip_address = _clean_ip(comment.ip_address)
+    comment.body_html = render_comment(comment.body)
+    if comment.status == Comment.Status.TRASH and comment.trashed_at is None:
+        comment.trashed_at = timezone.now()
+
+
+def comment_reimport(*, comment: Comment, by) -> Comment:
+    """Save an imported comment changed since on the platform it came from, with the import's
+    rules (comment_import): its text, author and status as given there, no moderation."""
+    if not by.has_perm("blog.moderate_comments"):
+        raise PermissionDenied("You may not import comments.")
+    with transaction.atomic(savepoint=False):
+        _imported_fields(comment)
+        comment.save()
+        post_recount_comments(post_ids=[comment.post_id])
+    posts_changed(comment.post_id, comments=True)
+    return comment
+
+
+def _comment_import(*, threads: list[tuple[Post, list[Comment]]]) -> list[Comment]:
+    pending = []
+    for post, comments in threads:
+        for comment in comments:
+            comment.post = post
+            pending.append(comment)
+    batch = {id(c) for c in pending}
     saved: list[Comment] = []
     while pending:
         # Parents first: a comment waits until its parent (if in this list) is saved.
@@ -213,22 +251,11 @@ def _comment_import(*, post: Post, comments: list[Comment]) -> list[Comment]:
                 c.parent = None
             ready = pending
         for comment in ready:
-            if comment.status not in Comment.Status.values:
-                raise ValidationError(f"Unknown comment status {comment.status!r}.")
             if comment.parent is not None and (
-                comment.parent.pk is None or comment.parent.post_id != post.pk
+                comment.parent.pk is None or comment.parent.post_id != comment.post_id
             ):
                 comment.parent = None
-            comment.post = post
-            comment.author_name = comment.author_name.strip()[:100] or "Anonymous"
-            comment.author_email = comment.author_email.strip()[:254]
-            url = comment.author_url.strip()
-            comment.author_url = url if len(url) <= 300 else ""
-            comment.user_agent = comment.user_agent[:300]
-            comment.ip_address = _clean_ip(comment.ip_address)
-            comment.body_html = render_comment(comment.body)
-            if comment.status == Comment.Status.TRASH and comment.trashed_at is None:
-                comment.trashed_at = timezone.now()
+            _imported_fields(comment)
         if connection.features.can_return_rows_from_bulk_insert:
             Comment.objects.bulk_create(ready, batch_size=500)  # within max_allowed_packet
         else:
@@ -237,8 +264,9 @@ def _comment_import(*, post: Post, comments: list[Comment]) -> list[Comment]:
         saved.extend(ready)
         done = {id(c) for c in ready}
         pending = [c for c in pending if id(c) not in done]
-    post_recount_comments(post_ids=[post.pk])
-    posts_changed(post.pk, comments=True)
+    post_ids = [post.pk for post, _ in threads]
+    post_recount_comments(post_ids=post_ids)
+    posts_changed(*post_ids, comments=True)
     return saved
 
 

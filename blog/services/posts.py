@@ -30,6 +30,8 @@ from media_library.services import media_unusable
 from webtier import hooks
 
 CONTENT_FIELDS = ("title", "body", "body_format", "excerpt")
+# Who may import content (post_import and post_import_many).
+IMPORT_PERMS = ("blog.edit_others_posts", "blog.publish_post", "blog.change_page", "blog.add_page")
 # WordPress's /page/N/ (paging) is answered by the redirects of a moved WordPress site.
 _RESERVED_EXTRA = ("page",)
 _SEGMENT = re.compile(r"[\w.-]+")
@@ -281,8 +283,7 @@ def post_import(
 
 
 def _post_import(*, post: Post, by, categories, tags, modified_at, trashed_at) -> Post:
-    needed = ("blog.edit_others_posts", "blog.publish_post", "blog.change_page", "blog.add_page")
-    if not all(by.has_perm(p) for p in needed):
+    if not all(by.has_perm(p) for p in IMPORT_PERMS):
         raise PermissionDenied("Only editors and administrators may import content.")
     stored = Post.objects.select_for_update().filter(pk=post.pk).first() if post.pk else None
     if stored is not None and stored.kind != post.kind:

@@ -126,3 +126,96 @@ def test_an_administrator_downloads_the_site_as_wxr(client, importer, author):
 def test_an_editor_cannot_download_the_site(client, editor):
     client.force_login(editor)
     assert client.get(reverse("admin:wordpress_export")).status_code == 403
+
+
+def _stored_export(path) -> str:
+    from django.core.files.storage import default_storage
+
+    from wordpress.admin import PRIVATE
+
+    with path.open("rb") as handle:
+        return default_storage.save(f"{PRIVATE}stalled.xml", handle)
+
+
+def test_an_import_whose_worker_died_shows_stopped_and_resumes_where_it_stopped(
+    client, importer, django_capture_on_commit_callbacks
+):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from wordpress.importer import Options
+    from wordpress.services import wxr_import
+
+    calls = []
+
+    def killed_after_two_batches(report, phase):
+        calls.append(phase)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # what committed before the kill stays
+
+    wxr_import(
+        source=str(wxr("small-export.xml")),
+        by=importer,
+        options=Options(batch_size=5),
+        progress=killed_after_two_batches,
+    )
+    partial = Post.objects.count()
+    # The row a kill -9 leaves: still "running", its last heartbeat ten minutes old.
+    run = ImportRun.objects.create(
+        file_name="small-export.xml",
+        stored_file=_stored_export(wxr("small-export.xml")),
+        status=ImportRun.Status.RUNNING,
+        created_by=importer,
+        heartbeat_at=timezone.now() - dt.timedelta(minutes=10),
+    )
+    client.force_login(importer)
+    url = reverse("admin:wordpress_importrun_change", args=[run.pk])
+    page = client.get(url).content.decode()
+    assert "Stopped — resume" in page
+    assert 'http-equiv="refresh"' not in page  # nothing moves until someone resumes
+    resume = reverse("admin:wordpress_importrun_resume", args=[run.pk])
+    assert f'action="{resume}"' in page
+    listing = client.get(reverse("admin:wordpress_importrun_changelist")).content.decode()
+    assert "Stopped — resume" in listing
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(resume)
+
+    assert response["Location"] == url
+    run.refresh_from_db()
+    assert run.status == ImportRun.Status.DONE, run.report
+    assert partial < Post.objects.count() == 11
+    counts = run.report["counts"]
+    assert counts["post"]["created"] + counts["page"]["created"] == 11 - partial  # no doubles
+    assert counts["category"]["skipped"] > 0  # those in before the kill
+    page = client.get(url).content.decode()
+    assert "Stopped" not in page and "Done" in page
+
+
+def test_a_running_import_with_a_recent_heartbeat_is_not_offered_a_resume(client, importer):
+    from django.utils import timezone
+
+    run = ImportRun.objects.create(
+        file_name="big.xml",
+        stored_file="private/wordpress-imports/big.xml",
+        status=ImportRun.Status.RUNNING,
+        created_by=importer,
+        heartbeat_at=timezone.now(),
+    )
+    client.force_login(importer)
+    page = client.get(reverse("admin:wordpress_importrun_change", args=[run.pk])).content.decode()
+    assert "Stopped" not in page and 'http-equiv="refresh"' in page
+    client.post(reverse("admin:wordpress_importrun_resume", args=[run.pk]))
+    run.refresh_from_db()
+    assert run.status == ImportRun.Status.RUNNING
+
+
+def test_the_worker_writes_a_heartbeat_as_it_goes(
+    client, importer, django_capture_on_commit_callbacks
+):
+    client.force_login(importer)
+    with django_capture_on_commit_callbacks(execute=True):
+        _upload(client, wxr("small-export.xml"))
+    run = ImportRun.objects.get()
+    assert run.heartbeat_at is not None and run.started_at <= run.heartbeat_at
