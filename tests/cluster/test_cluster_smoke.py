@@ -1,7 +1,7 @@
 """Smoke test of the local cluster: the production topology, driven as an operator would.
 
-One cluster for the whole file (about 10 s to start); the tests run in file order and
-the last one takes it down.
+On the tier's shared cluster (conftest.py); the tests run in file order, and the last
+one, which takes the cluster down, runs after every other test of the tier.
 """
 
 from __future__ import annotations
@@ -123,6 +123,7 @@ def test_killed_instance_is_hidden_by_haproxy_and_comes_back(cluster):
     assert set(_served_by(cluster, 2 * cluster.instances)) == cluster.webs
 
 
+@pytest.mark.ends_cluster(step=2)
 def test_down_stops_every_process_and_frees_the_ports(cluster):
     groups = [c["pid"] for c in cluster.status()["components"].values() if c["running"]]
     assert groups
