@@ -49,6 +49,9 @@ SHARED_ENV = {
     # Every simulated visitor comes from 127.0.0.1 behind haproxy: one address for the
     # per-IP comment limit.
     "COMMENT_RATE_LIMIT": "100000",
+    # A comment's job that could not reach SQS is resent by the worker's outbox sweeper
+    # after this long (30 s in production): test_worker_tier.py waits for it.
+    "WORKER_OUTBOX_RESEND_AFTER": "5",
     "LOGIN_FAILURE_LIMIT": str(LOGIN_FAILURE_LIMIT),
     "LOGIN_IP_FAILURE_LIMIT": str(LOGIN_IP_FAILURE_LIMIT),
 }

@@ -206,17 +206,19 @@ def test_a_worker_killed_while_comments_arrive_loses_no_mail_and_sends_none_twic
 
 def test_a_restarted_sqs_has_its_queues_again_and_mail_flows(cluster, thread):
     _ops(cluster, "kill", "sqs")
-    # While the queue is down the comment is still taken; its mail is lost (moto keeps
-    # nothing; real SQS does not go away like this).
-    lost = f"[down-{secrets.token_hex(4)}]"
-    assert thread.comment(_visitor(), lost)
+    # While the queue is down the comment is still taken: its job waits in the outbox
+    # (worker/outbox.py), whatever moto held before is gone (it keeps nothing).
+    down = f"[down-{secrets.token_hex(4)}]"
+    assert thread.comment(_visitor(), down)
 
     _ops(cluster, "start", "sqs")
     marker = f"[back-{secrets.token_hex(4)}]"
     assert thread.comment(_visitor(), marker)
 
-    assert _await_mail(cluster, [marker]) == {marker: 1}
-    assert _mail_counts(cluster, [lost]) == {lost: 0}
+    # The new comment's mail at once; the one taken while SQS was down once the worker's
+    # sweeper resends its outbox row (WORKER_OUTBOX_RESEND_AFTER, 5 s on this cluster).
+    # Asserting it missing, as this test did, held only while all of this took < 30 s.
+    assert _await_mail(cluster, [marker, down]) == {marker: 1, down: 1}
     assert _queue(cluster)["dead_letters"] == 0
 
 
