@@ -24,7 +24,8 @@ def probe(storage: Storage | None = None, backend: str | None = None) -> str:
     if backend == "s3":
         bucket = storage.bucket_name
         # Raises ClientError (403/404) or a connection error: reported as the failure.
-        storage.connection.meta.client.head_bucket(Bucket=bucket)
+        # The storage's shared client: the probe runs in a new thread every time.
+        storage.shared_client.head_bucket(Bucket=bucket)
         return f"s3: bucket {bucket} reachable"
     if backend == "efs":
         problem = efs_mount_problem()

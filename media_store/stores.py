@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+import threading
 from contextlib import suppress
 from urllib.parse import urlsplit
 
@@ -31,6 +32,8 @@ from storages.utils import clean_name
 import awsenv
 
 logger = logging.getLogger(__name__)
+# Two first probes at once build one shared client, not two.
+_CLIENT_LOCK = threading.Lock()
 
 BACKENDS = ("local", "efs", "ebs", "s3")
 # Objects up to this size go up in one conditional PutObject (S3 allows 5 GB);
@@ -164,6 +167,22 @@ class S3MediaStorage(S3Storage):
             **awsenv.client_options(),
         )
         return defaults
+
+    @property
+    def shared_client(self):
+        """An S3 client for any thread, made once per storage (boto3's clients are
+        thread-safe). `connection` is django-storages' per-thread resource: code that runs
+        in a fresh thread each time (the readiness probe) would build a session and load
+        S3's service model on every call, about a second of CPU on a loaded machine."""
+        with _CLIENT_LOCK:
+            if "_shared_client" not in self.__dict__:
+                self.__dict__["_shared_client"] = self.connection.meta.client
+            return self.__dict__["_shared_client"]
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_shared_client", None)  # rebuilt where it is unpickled
+        return state
 
     def _save(self, name: str, content) -> str:
         size = getattr(content, "size", None)

@@ -13,6 +13,7 @@ import fcntl
 import json
 import shutil
 import signal
+import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -133,13 +134,14 @@ def _up_databases(cluster: Cluster, secrets: dict[str, str], todo: list[str]) ->
     )
 
 
-def _up_app(cluster: Cluster, secrets: dict[str, str], webs: list[str]) -> dict:
-    """Migrate, then boot the web instances while the demo content and admin are made."""
+def _up_app(cluster: Cluster, secrets: dict[str, str], names: list[str]) -> dict:
+    """Migrate, then boot the web instances and workers (`names`) while the demo content
+    and admin are made."""
     started = time.monotonic()
     log = cluster.log("manage")
     finish(manage(cluster, secrets, "migrate", "--noinput"), "manage.py migrate", log)
     _say(f"    migrate ({_since(started)})")
-    procs = {name: launch(cluster, secrets, name) for name in webs}
+    procs = {name: launch(cluster, secrets, name) for name in names}
     started = time.monotonic()
     admin = manage(
         cluster, secrets, "ensure_admin", "--password-file", str(cluster.admin_password_file)
@@ -155,10 +157,13 @@ def _up_app(cluster: Cluster, secrets: dict[str, str], webs: list[str]) -> dict:
     return procs
 
 
-def _up_sqs(cluster: Cluster, secrets: dict[str, str]) -> None:
-    """Start moto and make the queues: they live in its memory, so after every start."""
+def _up_sqs(
+    cluster: Cluster, secrets: dict[str, str], proc: subprocess.Popen | None = None
+) -> None:
+    """Start moto (or wait for `proc`, launched already) and make the queues: they live
+    in its memory, so after every start."""
     started = time.monotonic()
-    await_ready(cluster, "sqs", launch(cluster, secrets, "sqs"))
+    await_ready(cluster, "sqs", proc or launch(cluster, secrets, "sqs"))
     try:
         sqs.create_queues(cluster)
     except sqs.QueueError as exc:
@@ -172,12 +177,13 @@ def _up_sqs(cluster: Cluster, secrets: dict[str, str]) -> None:
     _say(f"    SQS (moto) on port {cluster.port('sqs')}, {made} made ({_since(started)})")
 
 
-def _up_workers(cluster: Cluster, secrets: dict[str, str], workers: list[str]) -> None:
+def _up_workers(cluster: Cluster, secrets: dict[str, str], procs: dict) -> None:
+    """Wait for the workers in `procs` (launched with the web instances), or start them."""
     started = time.monotonic()
-    procs = {name: launch(cluster, secrets, name) for name in workers}
-    for name, proc in procs.items():
-        await_ready(cluster, name, proc)
-    _say(f"    {', '.join(workers)} consuming the queue ({_since(started)})")
+    for name in cluster.workers:
+        if name in procs or not running(cluster, name):
+            await_ready(cluster, name, procs.get(name) or launch(cluster, secrets, name))
+    _say(f"    {', '.join(cluster.workers)} consuming the queue ({_since(started)})")
 
 
 def _open(directory: Path, requested: Settings, explicit: set[str]) -> Cluster:
@@ -221,22 +227,28 @@ def up(directory: Path, requested: Settings, explicit: set[str]) -> int:
             folder.mkdir(parents=True, exist_ok=True)
         _say(f"==> Starting {', '.join(todo)} in {directory}")
         webs = [name for name in cluster.webs if name in todo]
-        # collectstatic needs no database: run it while MariaDB comes up.
+        workers = [name for name in cluster.workers if name in todo]
+        # collectstatic needs no database, Redis and moto need nothing: they start while
+        # MariaDB comes up (moto's import alone takes seconds on a loaded machine).
         collectstatic = manage(cluster, secrets, "collectstatic", "--noinput") if webs else None
+        early = {name: launch(cluster, secrets, name) for name in ("redis", "sqs") if name in todo}
         _up_databases(cluster, secrets, todo)
-        if "redis" in todo:
-            await_ready(cluster, "redis", launch(cluster, secrets, "redis"))
+        if "redis" in early:
+            await_ready(cluster, "redis", early["redis"])
             _say(f"    Redis ready on port {cluster.port('redis')}")
-        if "sqs" in todo:
-            _up_sqs(cluster, secrets)
+        if "sqs" in early:
+            _up_sqs(cluster, secrets, early["sqs"])
+        booting = {}
         if collectstatic:
             finish(collectstatic, "manage.py collectstatic", cluster.log("manage"))
             webs_started = time.monotonic()
-            for name, proc in _up_app(cluster, secrets, webs).items():
-                await_ready(cluster, name, proc)
+            # The workers boot with the web instances: both only need the migrated schema.
+            booting = _up_app(cluster, secrets, webs + workers)
+            for name in webs:
+                await_ready(cluster, name, booting[name])
             _say(f"    gunicorn {', '.join(webs)} answer /healthz ({_since(webs_started)})")
-        if workers := [name for name in cluster.workers if name in todo]:
-            _up_workers(cluster, secrets, workers)
+        if workers:
+            _up_workers(cluster, secrets, booting)
         if "haproxy" in todo:
             await_ready(cluster, "haproxy", launch(cluster, secrets, "haproxy"))
         elif not wait_until(lambda: serving(cluster, cluster.webs), 30):

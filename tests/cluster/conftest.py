@@ -1,7 +1,14 @@
-"""The local cluster, started once per session through the operators' own CLI.
+"""The local cluster, started through the operators' own CLI and shared by the tier.
 
 `python -m ops cluster up` runs on ports picked free for this session (a developer's
 cluster on the default ports is left alone) and `down --wipe` always runs at the end.
+
+A start costs 15-26 s on the loaded development machine, so one cluster (`cluster`,
+package scope) serves the smoke, failure, throttle and worker-tier tests; only a
+cluster with other settings (DynamoDB sessions) starts its own. Each test leaves it as
+it found it (a killed component is started again in the test's own `finally`, and
+`_whole_again` checks after every test); the two tests that end it for good (the
+promotion and `down`) are marked `ends_cluster` and run after all the others.
 """
 
 from __future__ import annotations
@@ -21,15 +28,59 @@ from urllib.parse import urlencode
 
 import pytest
 
+from ops.cluster_db import socket_path
 from ops.cluster_proc import port_free
+from ops.cluster_run import running
+from ops.cluster_state import load
 
 ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
 INSTANCES = 3
+# The shared cluster's work queue visibility (--queue-visibility): how long a killed
+# worker's messages stay hidden (test_worker_tier.py). WORKER_TASK_TIME_LIMIT follows it.
+QUEUE_VISIBILITY = 4
+# Lower than production's 5 and 20, so that the throttle test reaches them in a few
+# guesses (each one hashes a password); no other test fails a login.
+LOGIN_FAILURE_LIMIT = 4
+LOGIN_IP_FAILURE_LIMIT = 6
+SHARED_ENV = {
+    # Production's settings with a cheap password hash (tests/cluster/settings.py).
+    "DJANGO_SETTINGS_MODULE": "tests.cluster.settings",
+    # Every simulated visitor comes from 127.0.0.1 behind haproxy: one address for the
+    # per-IP comment limit.
+    "COMMENT_RATE_LIMIT": "100000",
+    # A comment's job that could not reach SQS is resent by the worker's outbox sweeper
+    # after this long (30 s in production): test_worker_tier.py waits for it.
+    "WORKER_OUTBOX_RESEND_AFTER": "5",
+    "LOGIN_FAILURE_LIMIT": str(LOGIN_FAILURE_LIMIT),
+    "LOGIN_IP_FAILURE_LIMIT": str(LOGIN_IP_FAILURE_LIMIT),
+}
 
 
 def pytest_configure(config):
     # Also listed in pyproject.toml; registered here so --strict-markers accepts it regardless.
     config.addinivalue_line("markers", "cluster: starts the local cluster (ops cluster up)")
+    config.addinivalue_line(
+        "markers",
+        "ends_cluster(step): leaves the shared cluster changed for good; runs after every "
+        "other test of tests/cluster/, in the order of `step`",
+    )
+
+
+def pytest_collection_modifyitems(items):
+    """Move the `ends_cluster` tests behind the rest of this folder's tests (nowhere else:
+    the cluster stops with them instead of idling through the rest of the suite)."""
+    mine = [k for k, item in enumerate(items) if HERE in item.path.parents]
+    if not mine:
+        return
+
+    def step(item) -> int:
+        marker = item.get_closest_marker("ends_cluster")
+        return marker.kwargs["step"] if marker else 0
+
+    ordered = sorted((items[k] for k in mine), key=step)  # stable: file order otherwise
+    for k, item in zip(mine, ordered, strict=True):
+        items[k] = item
 
 
 def _lower(headers) -> dict[str, str]:
@@ -96,7 +147,8 @@ class LocalCluster:
 
     def sql(self, server: str, query: str) -> list[str]:
         """Rows of `query` (first column) on `primary` or `replica`, as root over its socket."""
-        socket = self.status()["components"][server]["socket"]
+        # Where `status` would say, without its second or more of start-up and queries.
+        socket = socket_path(self.dir / server)
         result = subprocess.run(
             ["mariadb", f"--socket={socket}", "-uroot", "-N", "-B", "cloudblog", "-e", query],
             capture_output=True,
@@ -170,7 +222,33 @@ def running_cluster(
         assert stopped.returncode == 0, f"{stopped.stdout}\n{stopped.stderr}"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def cluster(tmp_path_factory):
-    with running_cluster(tmp_path_factory.mktemp("cluster")) as local:
+    with running_cluster(
+        tmp_path_factory.mktemp("cluster"),
+        env=SHARED_ENV,
+        options=("--queue-visibility", str(QUEUE_VISIBILITY)),
+    ) as local:
         yield local
+
+
+@pytest.fixture(autouse=True)
+def _whole_again(request):
+    """After a test on the shared cluster, every component runs again.
+
+    The fault tests restart what they kill in a `finally`; should one fail to, the next
+    test would meet a cluster it did not expect and fail for a reason not its own. Read
+    from the state file and /proc: milliseconds, not an `ops status` run.
+    """
+    yield
+    if "cluster" not in request.fixturenames or request.node.get_closest_marker("ends_cluster"):
+        return
+    local = request.getfixturevalue("cluster")
+    state = load(local.dir)
+    if state is None:
+        return
+    dead = [name for name in state.components if not running(state, name)]
+    for name in dead:
+        started = local.ops("start", name)
+        assert started.returncode == 0, f"{name}: {started.stdout}\n{started.stderr}"
+    assert dead == [], f"the test left {dead} stopped (started again for the next test)"

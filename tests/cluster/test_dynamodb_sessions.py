@@ -9,7 +9,7 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from tests.cluster.conftest import running_cluster
+from tests.cluster.conftest import SHARED_ENV, running_cluster
 from tests.cluster.test_failures import (
     test_killing_an_instance_under_load_logs_nobody_out_and_loses_no_acknowledged_comment as kill,
 )
@@ -19,9 +19,10 @@ pytestmark = pytest.mark.cluster
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    env = {"COMMENT_RATE_LIMIT": "100000"}
+    # Its own cluster: the session store is fixed when the instances start.
     options = ("--session-store", "dynamodb")
-    with running_cluster(tmp_path_factory.mktemp("dynamodb"), env=env, options=options) as local:
+    directory = tmp_path_factory.mktemp("dynamodb")
+    with running_cluster(directory, env=SHARED_ENV, options=options) as local:
         yield local
 
 

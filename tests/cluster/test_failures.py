@@ -1,19 +1,18 @@
 """Failures of the stateless tier, as a visitor behind haproxy lives through them.
 
 An instance, Redis, replication and finally the primary fail while people use the
-site; each test says what they must (not) notice. The file has its own cluster: the
-smoke tests take the session's cluster down, and promoting the replica (the last
-test) changes the topology for good. The tests run in file order and depend on it:
-each leaves three instances, Redis and replication as it found them, except the last.
+site; each test says what they must (not) notice. They run on the tier's shared cluster
+(conftest.py) and each leaves three instances, Redis and replication as it found them,
+except the promotion of the replica, which changes the topology for good and so runs
+after every other test of the tier (`ends_cluster`).
 
 Every simulated visitor comes from 127.0.0.1 behind haproxy: one address for the
-per-IP comment limit, which is raised for this cluster.
+per-IP comment limit, which is raised for the shared cluster.
 """
 
 from __future__ import annotations
 
 import http.client
-import json
 import re
 import secrets
 import subprocess
@@ -23,15 +22,21 @@ from http.cookiejar import CookieJar
 
 import pytest
 
-from tests.cluster.conftest import Response, running_cluster
-from tests.loadgen import LOGIN_PATH, PROFILE_PATH, Load, Report, User
+from tests.cluster.conftest import Response
+from tests.cluster.faults import (
+    assert_instance_kill_unnoticed,
+    failed,
+    kill_under_load,
+    lost_writes,
+    ops,
+    summary,
+    until_every_instance,
+)
+from tests.loadgen import LOGIN_PATH, PROFILE_PATH, Load, User
 
 pytestmark = pytest.mark.cluster
 
-LOAD_SECONDS = 30
 LOAD_USERS = 20
-# The visitors of a kill-under-load test arrive over this long; the kill comes after.
-LOGIN_RAMP_SECONDS = 8
 # How long a process may keep its copy of the cache epoch (CACHE_EPOCH_TTL_MS default).
 EPOCH_TTL = 1.0
 # Seconds an instance skips Redis after a failure (CACHE_RETRY_SECONDS default).
@@ -41,20 +46,7 @@ _POST_LINK = re.compile(r'href="(/\d{4}/\d{2}/[\w-]+/)"')
 _COMMENT_ACTION = re.compile(r'action="(/posts/\d+/comments/)"')
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    env = {"COMMENT_RATE_LIMIT": "100000"}
-    with running_cluster(tmp_path_factory.mktemp("failures"), env=env) as local:
-        yield local
-
-
 # --- helpers ---------------------------------------------------------------------
-
-
-def _ops(cluster, *args: str, timeout: float = 120) -> str:
-    done = cluster.ops(*args, timeout=timeout)
-    assert done.returncode == 0, f"ops cluster {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
-    return done.stdout
 
 
 def _raw_get(cluster, path: str, cookie: str = "") -> Response:
@@ -99,53 +91,6 @@ def _post_comment(cluster, visitor, permalink: str, action: str, body: str, **an
     return cluster.fetch(visitor, cluster.url(action), form)
 
 
-def _until_every_instance(cluster, request, limit: int = 30) -> list[Response]:
-    """Repeat `request()` until every instance has answered it once (round robin: soon)."""
-    answers: list[Response] = []
-    seen: set[str] = set()
-    while seen != cluster.webs and len(answers) < limit:
-        answers.append(request())
-        seen.add(answers[-1].headers.get("x-served-by", "none"))
-    assert seen == cluster.webs, f"only {sorted(seen)} answered in {limit} requests"
-    return answers
-
-
-def _await_logins(run: Load, count: int, timeout: float = 40) -> float:
-    """Wait until `count` visitors of `run` logged in; the load's clock then."""
-    deadline = time.monotonic() + timeout
-    while True:
-        report = run.report()
-        logins = [s for s in report.samples if s.method == "POST" and s.path == LOGIN_PATH]
-        if sum(s.status == 302 for s in logins) >= count:
-            return report.elapsed
-        assert report.login_failures == 0, _summary("logins failed", report)
-        assert time.monotonic() < deadline, _summary(f"{count} logins took too long", report)
-        time.sleep(0.2)
-
-
-def _failed(report: Report) -> list:
-    """Requests that got no answer or an error status."""
-    return [s for s in report.samples if s.error or s.status >= 400]
-
-
-def _summary(title: str, report: Report, **extra) -> str:
-    failures = [
-        f"{s.t:.2f}s {s.method} {s.path} -> {s.error or s.status} via {s.served_by}"
-        for s in _failed(report)
-    ]
-    figures = {**report.summary(), **extra, "failed_requests": failures}
-    text = f"{title}:\n{json.dumps(figures, indent=2)}"
-    print(f"\n{text}")
-    return text
-
-
-def _lost_writes(cluster, server: str, run: Load) -> list[str]:
-    """Markers of acknowledged comments that `server` does not have."""
-    query = f"SELECT body FROM blog_comment WHERE body LIKE 'lg-{run.run_id}-%'"  # noqa: S608
-    stored = set(cluster.sql(server, query))
-    return [w.marker for w in run.report().writes if w.marker not in stored]
-
-
 def _redis_keys(cluster, pattern: str) -> list[str]:
     result = subprocess.run(
         ["redis-cli", "-p", str(cluster.ports["redis"]), "--scan", "--pattern", pattern],
@@ -186,89 +131,36 @@ def test_a_logged_in_user_rotates_over_every_instance_stays_logged_in_and_sees_t
     answer = _post_comment(cluster, visitor, permalink, action, f"Mine: {marker}")
     assert answer.status == 200 and answer.url.startswith(cluster.url(permalink)), answer.url
     assert marker in answer.body
-    pages = _until_every_instance(cluster, lambda: cluster.fetch(visitor, cluster.url(permalink)))
+    pages = until_every_instance(cluster, lambda: cluster.fetch(visitor, cluster.url(permalink)))
     assert [(p.status, marker in p.body) for p in pages] == [(200, True)] * len(pages)
-
-
-def _kill_under_load(cluster, users, component: str, *, logins: int):
-    """Run the load, kill `component` once `logins` visitors are in, bring it back.
-
-    Returns the run, its report and the second of the run at which the kill came.
-    """
-    # A login hashes a password (PBKDF2, about 0.5 s of CPU here): 20 at the same instant
-    # on two cores that other work shares took over the visitors' 10 s timeout
-    # (p95 6.8 s, one timed out, at load average 8). People arrive over a few seconds.
-    run = Load(
-        cluster.url(),
-        users=users,
-        duration=LOAD_SECONDS,
-        comment_ratio=0.05,
-        ramp_up=LOGIN_RAMP_SECONDS,
-    ).start()
-    try:
-        # Everyone logged in and browsing (logins hash a password: a few seconds).
-        _await_logins(run, logins)
-        time.sleep(2)
-        # The moment the signal was sent, as `kill` reports it: the `ops` process takes
-        # over a second to start under this load, so a time read here before it ran
-        # would have the instance "answer after its death".
-        killed = json.loads(_ops(cluster, "kill", component, "--json"))
-        assert killed["outcome"] == "killed", killed
-        killed_at = run.clock(killed["signalled_at"])
-        report = run.join()
-    finally:
-        run.stop()
-        _ops(cluster, "start", component)
-    return run, report, killed_at
 
 
 def test_killing_an_instance_under_load_logs_nobody_out_and_loses_no_acknowledged_comment(
     cluster,
 ):
     users = [User("admin", cluster.admin_password)] * LOAD_USERS
-    run, report, killed_at = _kill_under_load(cluster, users, "web2", logins=LOAD_USERS)
+    run, report, killed_at = kill_under_load(cluster, users, "web2", logins=LOAD_USERS)
 
-    failed = _failed(report)
-    after = [s for s in report.samples if s.t > killed_at + 1]
-    text = _summary(
-        f"web2 killed at {killed_at:.1f}s of {LOAD_SECONDS}s, {LOAD_USERS} logged-in users",
-        report,
-        killed_at=round(killed_at, 1),
-        lost_writes=(lost := _lost_writes(cluster, "primary", run)),
+    assert_instance_kill_unnoticed(
+        cluster, run, report, killed_at, f"{LOAD_USERS} logged-in users", instance="web2"
     )
-    assert report.login_failures == 0, text
-    assert report.sessions_lost == 0, text
-    assert report.writes, text
-    assert lost == [], text
-    # haproxy resends a GET that web2 dropped (retry-on all-retryable-errors), but not a
-    # POST that had reached it (it may have been applied), nor a GET whose answer had
-    # begun to flow. web2 holds about a third of the 20 visitors' requests at the
-    # instant of the kill, about 2% of requests are POSTs and an answer takes a few
-    # microseconds of the ~130 ms a request takes: well under one failure expected,
-    # 0-2 measured; 3 leaves room for an unlucky instant.
-    assert len(failed) <= 3, text
-    # ...and only at that instant: in flight when web2 died, sent before haproxy noticed.
-    assert all(killed_at <= s.t + s.latency and s.t <= killed_at + 2 for s in failed), text
-    assert {s.served_by for s in after} == cluster.webs - {"web2"}, text
-    assert set(report.served_by) == cluster.webs, text
-    assert cluster.status()["components"]["web2"]["haproxy"]["check"] == "L7OK"
 
 
 def test_killing_redis_under_load_keeps_the_site_serving_and_everyone_logged_in(cluster):
     users = [User("admin", cluster.admin_password)] * (LOAD_USERS // 2) + [User()] * (
         LOAD_USERS // 2
     )
-    run, report, killed_at = _kill_under_load(cluster, users, "redis", logins=LOAD_USERS // 2)
+    run, report, killed_at = kill_under_load(cluster, users, "redis", logins=LOAD_USERS // 2)
 
-    server_errors = [s for s in _failed(report) if s.error or s.status >= 500]
+    server_errors = [s for s in failed(report) if s.error or s.status >= 500]
     after = [s for s in report.samples if s.t > killed_at]
-    text = _summary(
-        f"Redis killed at {killed_at:.1f}s of {LOAD_SECONDS}s, "
+    text = summary(
+        f"Redis killed at {killed_at:.1f}s of {report.elapsed:.1f}s, "
         f"{LOAD_USERS // 2} logged-in and {LOAD_USERS // 2} anonymous users",
         report,
         killed_at=round(killed_at, 1),
         answered_after_kill=sum(s.status == 200 for s in after),
-        lost_writes=(lost := _lost_writes(cluster, "primary", run)),
+        lost_writes=(lost := lost_writes(cluster, "primary", run)),
     )
     assert report.login_failures == 0, text
     assert report.sessions_lost == 0, text
@@ -292,7 +184,7 @@ def test_a_logout_while_redis_hangs_stays_a_logout_when_redis_comes_back(cluster
     visitor = cluster.log_in("admin", cluster.admin_password)
     session_key = _cookie(visitor, "sessionid")
     old_session = f"sessionid={session_key}"
-    profiles = _until_every_instance(cluster, lambda: _raw_get(cluster, PROFILE_PATH, old_session))
+    profiles = until_every_instance(cluster, lambda: _raw_get(cluster, PROFILE_PATH, old_session))
     assert {p.status for p in profiles} == {200}
     # The session is in Redis (an instance that failed to reach it in the last
     # CACHE_RETRY seconds skips it: then the next reader stores it).
@@ -303,7 +195,7 @@ def test_a_logout_while_redis_hangs_stays_a_logout_when_redis_comes_back(cluster
         time.sleep(0.1)
     token = _CSRF.search(cluster.fetch(visitor, cluster.url(PROFILE_PATH)).body).group(1)
 
-    _ops(cluster, "kill", "redis", "--signal", "STOP")
+    ops(cluster, "kill", "redis", "--signal", "STOP")
     try:
         logged_out = cluster.fetch(
             visitor, cluster.url("/accounts/logout/"), {"csrfmiddlewaretoken": token}
@@ -312,13 +204,13 @@ def test_a_logout_while_redis_hangs_stays_a_logout_when_redis_comes_back(cluster
         # epoch (README: the window left is a shorter one that no instance noticed).
         time.sleep(EPOCH_TTL + 0.5)
     finally:
-        _ops(cluster, "kill", "redis", "--signal", "CONT")
+        ops(cluster, "kill", "redis", "--signal", "CONT")
 
     assert logged_out.status == 200 and logged_out.url == cluster.url("/"), logged_out.url
     assert _cookie(visitor, "sessionid") is None
     # The trap is set: Redis came back with the session the logout could not delete.
     assert _redis_keys(cluster, f"*{session_key}*")
-    replays = _until_every_instance(cluster, lambda: _raw_get(cluster, PROFILE_PATH, old_session))
+    replays = until_every_instance(cluster, lambda: _raw_get(cluster, PROFILE_PATH, old_session))
     assert [(r.status, r.headers.get("location", "").split("?")[0]) for r in replays] == [
         (302, LOGIN_PATH)
     ] * len(replays)
@@ -354,19 +246,17 @@ def test_a_visitor_sees_their_own_comment_at_once_while_the_replica_lags(cluster
     assert approved.status == 200 and "Approved 1 comment" in approved.body
     _await_replica_caught_up(cluster)
 
-    _ops(cluster, "pause-replica")
+    ops(cluster, "pause-replica")
     try:
         marker = f"second-{tag}"
         answer = _post_comment(cluster, reader, permalink, action, marker, **me)
         # Someone else reads the post first: rendered from the replica, without it.
         stranger = cluster.fetch(cluster.browser(), cluster.url(permalink))
-        pages = _until_every_instance(
-            cluster, lambda: cluster.fetch(reader, cluster.url(permalink))
-        )
+        pages = until_every_instance(cluster, lambda: cluster.fetch(reader, cluster.url(permalink)))
         query = f"SELECT COUNT(*) FROM blog_comment WHERE body = '{marker}'"  # noqa: S608
         on_replica = cluster.sql("replica", query)
     finally:
-        _ops(cluster, "resume-replica")
+        ops(cluster, "resume-replica")
 
     # Approved at once (the redirect goes to the comment itself) and on every page they
     # load next, from every instance, although the replica does not have it yet.
@@ -385,6 +275,7 @@ def test_a_visitor_sees_their_own_comment_at_once_while_the_replica_lags(cluster
     assert cluster.sql("replica", query) == ["1"]
 
 
+@pytest.mark.ends_cluster(step=1)
 def test_a_dead_primary_keeps_reads_answers_writes_503_and_promotion_loses_nothing(cluster):
     permalink, action = _commentable_post(cluster)
     admin = cluster.log_in("admin", cluster.admin_password)
@@ -395,23 +286,23 @@ def test_a_dead_primary_keeps_reads_answers_writes_503_and_promotion_loses_nothi
     try:
         deadline = time.monotonic() + 30
         while len(writers.report().writes) < 10:
-            assert time.monotonic() < deadline, _summary("too few comments", writers.report())
+            assert time.monotonic() < deadline, summary("too few comments", writers.report())
             time.sleep(0.1)
-        _ops(cluster, "kill", "primary")
+        ops(cluster, "kill", "primary")
         time.sleep(1)  # the writers meet the dead primary
     finally:
         report = writers.stop()
-    _summary("comments written until the primary was killed", report)
+    summary("comments written until the primary was killed", report)
 
     # Reads go on: anonymous pages from the page cache or the replica, on every instance.
     home = cluster.fetch(cluster.browser(), cluster.url("/"))
     posts = list(dict.fromkeys(_POST_LINK.findall(home.body)))[:3]
     for path in ["/", *posts]:
-        pages = _until_every_instance(cluster, lambda p=path: _raw_get(cluster, p))
+        pages = until_every_instance(cluster, lambda p=path: _raw_get(cluster, p))
         assert [p.status for p in pages] == [200] * len(pages), path
         print(f"{path}: X-Cache {[p.headers.get('x-cache') for p in pages]}")
     # A query string no one asked for before is not in the page cache: the replica's.
-    uncached = _until_every_instance(
+    uncached = until_every_instance(
         cluster, lambda: _raw_get(cluster, f"{posts[0]}?fresh={secrets.token_hex(4)}")
     )
     assert [(p.status, p.headers.get("x-cache")) for p in uncached] == [(200, "MISS")] * len(
@@ -433,14 +324,14 @@ def test_a_dead_primary_keeps_reads_answers_writes_503_and_promotion_loses_nothi
         assert answer.headers.get("retry-after") == "30", (who, answer.headers)
         assert "Back in a moment" in answer.body, who
 
-    promoted = _ops(cluster, "promote", timeout=180)
+    promoted = ops(cluster, "promote", timeout=180)
     print(f"\n{promoted}")
 
     assert cluster.status()["writer"] == "replica"
     marker = f"after-promotion-{secrets.token_hex(6)}"
     answer = _post_comment(cluster, admin, permalink, action, marker)
     assert answer.status == 200 and marker in answer.body, answer.body[:500]
-    lost = _lost_writes(cluster, "replica", writers)
-    assert lost == [], _summary(f"{len(lost)} acknowledged comments lost", report)
+    lost = lost_writes(cluster, "replica", writers)
+    assert lost == [], summary(f"{len(lost)} acknowledged comments lost", report)
     rejected_rows = "SELECT COUNT(*) FROM blog_comment WHERE body LIKE 'rejected-%'"
     assert cluster.sql("replica", rejected_rows) == ["0"]

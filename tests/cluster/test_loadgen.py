@@ -29,8 +29,15 @@ def site(transactional_db, settings):
 
 @pytest.mark.django_db(transaction=True)
 def test_logged_in_visitors_browse_comment_and_stay_logged_in(site, live_server):
-    run = Load(live_server.url, users=[User("edith", PASSWORD)] * 5, duration=3, comment_ratio=0.3)
-    report = run.run()
+    run = Load(live_server.url, users=[User("edith", PASSWORD)] * 5, duration=60, comment_ratio=0.3)
+    run.start()
+    # At least 3 s and 3 comments: how many rounds fit in 3 s depends on the machine's
+    # load (at load average 13 none of 5 visitors had commented by then).
+    deadline = time.monotonic() + 60
+    while (sofar := run.report()).elapsed < 3 or len(sofar.writes) < 3:
+        assert time.monotonic() < deadline, sofar.summary()
+        time.sleep(0.1)
+    report = run.stop()
 
     assert report.requests > 20
     assert report.errors == {}
@@ -44,7 +51,7 @@ def test_logged_in_visitors_browse_comment_and_stay_logged_in(site, live_server)
     assert profile and {s.status for s in profile} == {200}
     assert {s.path for s in report.samples} >= {"/", "/accounts/login/"}
 
-    assert report.writes, "no comment was acknowledged in 3 s"
+    assert len(report.writes) >= 3
     markers = {w.marker for w in report.writes}
     assert len(markers) == len(report.writes)
     stored = Comment.objects.filter(body__in=markers)
