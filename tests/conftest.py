@@ -133,3 +133,12 @@ def pytest_collection_modifyitems(config, items):
     if slow:
         config.hook.pytest_deselected(items=slow)
         items[:] = [item for item in items if not item.get_closest_marker("slow")]
+
+
+@pytest.fixture
+def steady_epoch(settings):
+    """Lists use the shared cache, whose key epoch is re-read from the database at most
+    every CACHE_EPOCH_TTL seconds: read it now and keep it, so that no query count
+    depends on how long the test took."""
+    settings.CACHE_EPOCH_TTL = 3600
+    cache.get("query-count-warm-up")

@@ -20,7 +20,7 @@ from blog import listing
 from blog.models import Category, Post
 from tests.factories import make_post
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("steady_epoch")]
 
 PER_PAGE = 4
 

@@ -34,6 +34,7 @@ call_command("migrate", "blog", "0009", verbosity=0)
 call_command("migrate", "axes", verbosity=0)
 author = get_user_model().objects.create_superuser("ada", "ada@example.com", "pw")
 old = Post(author=author, title="Old lighthouse", slug="old", status="publish",
+           comment_status="open",  # its default reads the site's settings: no table yet
            published_at=timezone.now() - timedelta(days=9),
            body_html=render_post_body("Keepers and lamps.", "markdown", allow_embeds=False))
 old.save()
