@@ -20,10 +20,8 @@ after a publish".
 from __future__ import annotations
 
 import argparse
-import base64
 import http.client
 import json
-import os
 import statistics
 import sys
 import time
@@ -31,8 +29,8 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from api_bench import _manage, make_app_password
-from run_cluster_bench import add_site_arguments, cluster_env, machine, report_head, write_report
+from api_bench import _manage, app_password_auth
+from run_cluster_bench import add_site_arguments, machine, report_head, write_report
 
 POSTS = "/wp-json/wp/v2/posts"
 
@@ -112,15 +110,7 @@ def main(argv=None) -> int:
     base = args.url.rstrip("/")
     delays = [float(d) for d in args.delays.split(",")]
 
-    secret, env, made = os.environ.get("BENCH_APP_PASSWORD"), None, None
-    if not secret:
-        env, source = cluster_env(args)
-        if env is None:
-            raise SystemExit(f"no BENCH_APP_PASSWORD and no site environment: {source}")
-        made = f"first reader bench {datetime.now():%Y%m%d-%H%M%S}"
-        secret = make_app_password(env, args.username, made)
-    token = base64.b64encode(f"{args.username}:{secret}".encode()).decode()
-    auth = {"Authorization": f"Basic {token}"}
+    auth, env, made = app_password_auth(args, "first reader bench")
 
     _read(base, "/")  # the site has had a reader
     rows, made_ids = {}, []
