@@ -74,6 +74,21 @@ def make_app_password(env: dict, username: str, name: str) -> str:
     return out.splitlines()[1].strip()
 
 
+def app_password_auth(args, purpose: str) -> tuple[dict, dict | None, str | None]:
+    """HTTP Basic for `args.username`: $BENCH_APP_PASSWORD, or an application password made
+    now in the site's environment. Answers (headers, that environment, the made one's name)
+    so the caller can revoke it (`_manage(env, "app_password", "revoke", ...)`)."""
+    secret, env, made = os.environ.get("BENCH_APP_PASSWORD"), None, None
+    if not secret:
+        env, source = cluster_env(args)
+        if env is None:
+            raise SystemExit(f"no BENCH_APP_PASSWORD and no site environment: {source}")
+        made = f"{purpose} {datetime.now():%Y%m%d-%H%M%S}"
+        secret = make_app_password(env, args.username, made)
+    token = base64.b64encode(f"{args.username}:{secret}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}, env, made
+
+
 def warm(url: str, headers: dict, rounds: int = 5) -> dict:
     for _ in range(rounds):
         status, got, body = _get(url, headers)
@@ -130,15 +145,8 @@ def main(argv=None) -> int:
         raise SystemExit("wrk is not installed (apt-get install wrk), or use --tool python")
     tool = version or "a threaded Python client (a lower bound: install wrk)"
 
-    secret, env, made = os.environ.get("BENCH_APP_PASSWORD"), None, None
-    if not secret:
-        env, source = cluster_env(args)
-        if env is None:
-            raise SystemExit(f"no BENCH_APP_PASSWORD and no site environment: {source}")
-        made = f"api bench {datetime.now():%Y%m%d-%H%M%S}"
-        secret = make_app_password(env, args.username, made)
-    token = base64.b64encode(f"{args.username}:{secret}".encode()).decode()
-    who = {"anonymous": {}, "app password": {"Authorization": f"Basic {token}"}}
+    auth, env, made = app_password_auth(args, "api bench")
+    who = {"anonymous": {}, "app password": auth}
 
     people = list(who.items())
     if args.edit_rows:

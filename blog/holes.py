@@ -37,7 +37,8 @@ def staff_link(request) -> str:
 
 
 def edit_link(request, *, pk: int, kind: str, author: int | None, status: str) -> str:
-    """ "Edit this post", for whoever may: decided from what the page was rendered with."""
+    """The "Edit this post" link, for whoever may: decided from what the page was rendered
+    with (its author and status), so no query for the post."""
     post = Post(pk=pk, kind=kind, author_id=author, status=status)
     if not post_can_edit(user=request.user, post=post):
         return ""

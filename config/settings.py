@@ -197,6 +197,11 @@ CACHE_EPOCH_TTL = env_int("CACHE_EPOCH_TTL_MS", 1000, minimum=0) / 1000
 # Full-page cache for anonymous readers (webtier/page_cache.py); it needs a cache that
 # every instance shares, so it is off without Redis unless asked for.
 PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 300 if REDIS_URL else 0, minimum=0)
+# Write-through: after a publish, an edit, a trash or a moderated comment, a task renders
+# the pages it shows on (the post, home, its archives' first pages, the feeds) into the page
+# cache, so their first reader finds them there (webtier/page_refresh.py). false: their
+# first readers render them.
+PAGE_CACHE_WRITE_THROUGH = env_bool("PAGE_CACHE_WRITE_THROUGH", True)
 # How long a shared cache in front of the instances (haproxy's cache in the local cluster,
 # a CDN in production) may serve a page-cached anonymous page without asking Django:
 # `Cache-Control: s-maxage`. Every second of it is a second a change can go unseen by

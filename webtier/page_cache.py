@@ -1,8 +1,8 @@
 """Full-page cache, shared by every instance through Redis: anonymous pages whole,
 signed-in readers' pages with their holes filled in.
 
-- Only GET/HEAD of public pages: a request carrying a message or a read-your-writes pin
-  cookie, or an Authorization header, is never served from, or stored in, the cache; a
+- Only GET/HEAD of public pages: a request carrying a message or a valid read-your-writes
+  pin cookie, or an Authorization header, is never served from, or stored in, the cache; a
   response that sets a cookie or says private/no-store is not stored.
 - A signed-in reader (a session cookie) gets the page an anonymous reader gets, with the
   few bits that are theirs filled in per request (webtier/holes.py): the page is kept
@@ -62,7 +62,7 @@ from django.utils import timezone
 
 from webtier import holes, hooks
 from webtier.cache import bump_epoch, redis_marked_down
-from webtier.routing import PIN_COOKIE, pinned_to_writer, reads_from_replica
+from webtier.routing import pinned_to_writer, reads_from_replica
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ _MAX_ORIGINS = 4
 _ORIGIN_SEEN_SECONDS = 3600
 # Ours; the apps add theirs (webtier/hooks.py).
 _OWN_UNCACHED = ("/healthz", "/readyz")
-_BYPASS_COOKIES = ("messages", PIN_COOKIE)
+_BYPASS_COOKIES = ("messages",)
 _store_lock = threading.Lock()
 # A shared value is re-read at least daily, even if no change ever bumps the generation.
 SHARED_SECONDS = 24 * 3600
@@ -95,9 +95,9 @@ def _enabled() -> bool:
     return settings.PAGE_CACHE_SECONDS > 0
 
 
-def enabled() -> bool:
-    """Is the page cache on (so a write-through is worth a task)?"""
-    return _enabled()
+def write_through() -> bool:
+    """Is a change's write-through worth a task (webtier/page_refresh.py)?"""
+    return _enabled() and settings.PAGE_CACHE_WRITE_THROUGH
 
 
 def pages_changed() -> None:
@@ -183,10 +183,12 @@ def _reader(request) -> str | None:
     if "HTTP_AUTHORIZATION" in request.META:
         return None
     cookies = request.COOKIES
-    if any(name in cookies for name in _BYPASS_COOKIES):
-        # A message to show, or a write whose result a replica may not have yet.
+    # A message to show, or a write whose result a replica may not have yet: a valid pin
+    # (webtier/routing.py; one past its time, which a client may keep sending, is none).
+    # An emptied cookie (what a deletion leaves in a client that keeps it) says nothing.
+    if pinned_to_writer() or any(cookies.get(name) for name in _BYPASS_COOKIES):
         return None
-    return "signed-in" if settings.SESSION_COOKIE_NAME in cookies else "anonymous"
+    return "signed-in" if cookies.get(settings.SESSION_COOKIE_NAME) else "anonymous"
 
 
 def _shared_read_check(request):
@@ -275,8 +277,10 @@ def store_if_newer(key: str, entries: dict, *, stamp: tuple[int, float], timeout
     """Store a render's entries unless what `key` holds was rendered later.
 
     `stamp` is (generation, when the render started): a newer generation wins, and in one
-    generation the later render. A stamp from a generation above the current one (the
-    counter was lost with Redis) no longer counts. False when it was not stored.
+    generation the later render. (Instances' clocks may differ by a little: that only
+    picks between renders of one generation, which read the same committed data.) A stamp
+    from a generation above the current one (the counter was lost with Redis) no longer
+    counts. False when it was not stored.
     """
     stamp_key = _stamp_key(key)
     store = getattr(cache, "set_many_if_newer", None)

@@ -73,10 +73,11 @@ def _environ(origin: str, path: str) -> dict:
 def refresh_pages(paths: Iterable[str]) -> dict[str, int]:
     """Render `paths` into the page cache for each address the site is read at.
 
-    Answers the status of each page by its URL. Nothing happens with the page cache off,
-    or before any reader came (no address to render for, and nothing cached to keep warm).
+    Answers the status of each page by its URL. Nothing happens with the page cache or its
+    write-through off, or before any reader came (no address to render for, and nothing
+    cached to keep warm).
     """
-    if not page_cache.enabled():
+    if not page_cache.write_through():
         return {}
     statuses = {}
     handler = _get_handler()

@@ -50,7 +50,7 @@ def posts_changed(*post_ids: int, comments: bool = False) -> None:
     Once per post and transaction; the site's own pages (home, feeds) come with each.
     """
     page_cache.pages_changed()
-    if not page_cache.enabled():
+    if not page_cache.write_through():
         return
     queued = _queued_in_transaction()
     if queued is not None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
+import time_machine
 from django.http import HttpResponse
 from django.test import Client
 from django.urls import reverse
@@ -170,6 +172,24 @@ def test_a_reader_who_just_wrote_sees_their_comment_and_message_in_full(
     # Held for moderation: the notice is shown, from a page rendered for this reader.
     assert "awaiting moderation" in response.content.decode()
     assert "X-Cache" not in response
+
+
+def test_a_pin_past_its_window_no_longer_keeps_a_reader_from_the_cache(
+    author, subscriber, settings
+):
+    """A client may keep sending the pin cookie after it expired: it no longer counts."""
+    settings.READ_YOUR_WRITES_SECONDS = 5
+    post = make_post(author)
+    sue = _signed_in(subscriber)
+    token = _TOKEN.search(_get(sue, post.get_absolute_url())[1])[1]
+    url = reverse("blog:comment-post", args=[post.pk])
+    sue.post(url, {"body": "Hello", "csrfmiddlewaretoken": token}, follow=True)
+    assert "X-Cache" not in sue.get(post.get_absolute_url())  # within the window
+
+    with time_machine.travel(time.time() + 6):
+        response = sue.get(post.get_absolute_url())
+
+    assert "cb_pin" in sue.cookies and response["X-Cache"] == "HIT"
 
 
 def test_a_signed_in_reader_with_a_message_gets_the_page_in_full(author, subscriber, settings):

@@ -106,6 +106,16 @@ def test_the_request_that_changes_only_queues_the_refresh(reader, author, monkey
     assert not cache.keys("page:*")
 
 
+def test_with_write_through_off_the_first_reader_renders(reader, author, settings):
+    settings.PAGE_CACHE_WRITE_THROUGH = False
+    post = make_post(author, status=Post.Status.DRAFT)
+
+    post_publish(post=post, by=author)
+
+    assert reader.get("/")["X-Cache"] == "MISS"
+    assert refresh_pages(["/"]) == {}
+
+
 def test_nothing_is_rendered_before_the_site_has_had_a_reader(author):
     assert refresh_pages(["/"]) == {}
     assert not cache.keys("page:*")
