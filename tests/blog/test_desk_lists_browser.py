@@ -9,7 +9,8 @@ import pytest
 
 from blog import roles
 from blog.models import Comment
-from tests.blog.test_browser import page as page  # the Chromium fixture
+from tests.blog.test_browser import chromium as chromium  # one Chromium per module
+from tests.blog.test_browser import page as page  # a fresh context per test
 from tests.blog.test_desk_browser import NARROW, WIDE, log_in, shot
 from tests.factories import make_comment, make_page, make_post, make_user
 

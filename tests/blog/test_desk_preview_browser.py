@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from blog import roles
-from tests.blog.test_browser import page as page  # the Chromium fixture
+from tests.blog.test_browser import chromium as chromium  # one Chromium per module
+from tests.blog.test_browser import page as page  # a fresh context per test
 from tests.blog.test_desk_browser import WIDE, log_in, shot
 from tests.factories import make_post, make_user
 
