@@ -14,13 +14,16 @@ VENV_PY := $(VENV)/bin/python
 VAR_DIR := $(or $(CLOUDBLOG_VAR_DIR),var)
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format check-python
+.PHONY: help run test test-all test-cluster lint format check-python
 
 help:
 	@echo "make run          install into $(VENV), migrate, add demo content and an admin,"
 	@echo "                  then serve on http://$(HOST):$(PORT) (data is kept between runs)"
 	@echo "make test         lint and run the tests against MariaDB and Redis (scripts/test.sh);"
-	@echo "                  pass pytest arguments with ARGS=\"-k comments\""
+	@echo "                  pass pytest arguments with ARGS=\"-k comments\"; leaves out the slower tiers"
+	@echo "make test-all     the same with the slower tiers: the local cluster's fault tests and"
+	@echo "                  the provisioning scripts in a debootstrap chroot (about twice as long)"
+	@echo "make test-cluster the local cluster's fault tests alone"
 	@echo "make cluster-up   the production topology on this machine (python -m ops cluster --help);"
 	@echo "make cluster-down ARGS=--wipe also deletes its data"
 	@echo "make ami          build the golden AMI with Packer (needs AWS credentials; see README)"
@@ -63,6 +66,14 @@ run: $(VENV)/.installed-run
 
 test:
 	bash scripts/test.sh $(ARGS)
+
+# The slower tiers too: the local cluster's fault tests and the chroot (README "Tests").
+test-all:
+	RUN_SLOW_TESTS=1 bash scripts/test.sh $(ARGS)
+
+# The local cluster's fault tests alone.
+test-cluster:
+	bash scripts/test.sh -m cluster $(ARGS)
 
 # ruff alone, for a quick lint without the test extras (make test installs it too).
 $(VENV)/bin/ruff: | $(VENV_PY)

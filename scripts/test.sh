@@ -6,6 +6,7 @@
 #   4. ruff check, ruff format --check, then pytest.
 #
 # Usage: scripts/test.sh [pytest arguments]      e.g. make test ARGS="-k comments"
+#        RUN_SLOW_TESTS=1 scripts/test.sh           the slower tiers too (make test-all)
 # Environment: TEST_DATABASE_URL, TEST_REDIS_URL point at other servers; PYTHON picks the
 # interpreter that makes .venv; WAIT_SECONDS bounds the wait for a server to start.
 # The exit status is pytest's (or 1 when a step before it fails).
@@ -19,9 +20,9 @@ WAIT_SECONDS=${WAIT_SECONDS:-30}
 DEFAULT_DATABASE_URL=mysql://root@127.0.0.1:3306/cloudblog
 export DATABASE_URL=${TEST_DATABASE_URL:-$DEFAULT_DATABASE_URL}
 export REDIS_URL=${TEST_REDIS_URL:-redis://127.0.0.1:6379/15}
-# The slow tier (the provisioning scripts in a debootstrapped chroot, tests/ami/test_ami_chroot.py)
-# fits in the suite's time: run it unless RUN_SLOW_TESTS=0.
-export RUN_SLOW_TESTS=${RUN_SLOW_TESTS:-1}
+# The slower tiers (the local cluster's fault tests, the provisioning scripts in a
+# debootstrapped chroot) run only when asked: RUN_SLOW_TESTS=1 (make test-all), `-m cluster`,
+# `-m slow` or their folder named (tests/conftest.py).
 
 step() { printf '\n==> %s\n' "$*"; }
 die() {

@@ -123,16 +123,38 @@ def pytest_report_header(config):
     ]
 
 
+# The slower tiers, left out of a run that does not ask for them, `make test` (hence CI)
+# included: with them the suite takes twice its 15-minute budget (README "Tests").
+SLOWER_TIERS = ("cluster", "slow")
+
+
+def _named(config, item) -> bool:
+    """Whether the command line named this test's file or a folder below `tests/`."""
+    root = Path(config.rootpath, "tests").resolve()
+    for arg in config.args:
+        path = Path(config.invocation_params.dir, arg.split("::")[0]).resolve()
+        if path != root and (item.path == path or path in item.path.parents):
+            return True
+    return False
+
+
 def pytest_collection_modifyitems(config, items):
-    """Slow tiers (`-m slow`, e.g. the debootstrap chroot) run when asked for: `-m slow`,
-    RUN_SLOW_TESTS=1 (what scripts/test.sh, hence `make test` and CI, sets) or CI=true."""
-    asked = os.environ.get("RUN_SLOW_TESTS") == "1" or os.environ.get("CI") == "true"
-    if "slow" in (config.option.markexpr or "") or asked:
+    """Leave out the slower tiers (`-m cluster`: the local cluster's fault tests; `-m slow`:
+    the provisioning scripts in a debootstrap chroot) unless asked for: named in `-m`, their
+    file or folder named (`pytest tests/cluster`), or RUN_SLOW_TESTS=1 (`make test-all`)."""
+    if os.environ.get("RUN_SLOW_TESTS") == "1":
         return
-    slow = [item for item in items if item.get_closest_marker("slow")]
-    if slow:
-        config.hook.pytest_deselected(items=slow)
-        items[:] = [item for item in items if not item.get_closest_marker("slow")]
+    asked = config.option.markexpr or ""
+    tiers = [tier for tier in SLOWER_TIERS if tier not in asked]
+    left_out = [
+        item
+        for item in items
+        if any(item.get_closest_marker(tier) for tier in tiers) and not _named(config, item)
+    ]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        kept = set(map(id, items)) - set(map(id, left_out))
+        items[:] = [item for item in items if id(item) in kept]
 
 
 @pytest.fixture
