@@ -28,7 +28,7 @@ from django.utils.html import format_html
 from blog import services
 from blog.admin_autosave import AutosaveViewsMixin
 from blog.admin_editor import EditorViewsMixin, PublishWhen, add_desk_fields, clean_publish_when
-from blog.admin_lists import CountedOncePaginator, StatusFilter, list_scope, row_actions
+from blog.admin_lists import StatusFilter, counted_once_paginator, list_scope, row_actions
 from blog.admin_revisions import RevisionViewsMixin
 from blog.models import Category, Page, Post, Tag
 
@@ -139,7 +139,7 @@ class _ContentAdmin(AutosaveViewsMixin, EditorViewsMixin, RevisionViewsMixin, ad
     show_full_result_count = False
 
     def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
-        return CountedOncePaginator(
+        return counted_once_paginator(
             queryset, per_page, scope=list_scope(request), orphans=orphans,
             allow_empty_first_page=allow_empty_first_page,
         )  # fmt: skip
