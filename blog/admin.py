@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -24,6 +25,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
 
 from blog import services
 from blog.admin_autosave import AutosaveViewsMixin
@@ -143,6 +145,17 @@ class _ContentAdmin(AutosaveViewsMixin, EditorViewsMixin, RevisionViewsMixin, ad
             queryset, per_page, scope=list_scope(request), orphans=orphans,
             allow_empty_first_page=allow_empty_first_page,
         )  # fmt: skip
+
+    def action_checkbox(self, obj):
+        """Django's row checkbox, the same markup without a form widget's template: it
+        was a fifth of the post list's CPU time (50 template renders a view)."""
+        label = format_html(_("Select this object for an action - {}"), str(obj))
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            str(obj.pk),
+            label,
+        )
 
     # Which objects: the list hides others' posts; a URL to one answers 403, not 404.
     def _base_queryset(self):
