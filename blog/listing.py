@@ -155,9 +155,9 @@ class ListingPaginator(Paginator):
     """
 
     def __init__(self, queryset, per_page: int, *, scope: str, rows: bool = False, **kwargs):
-        listed = queryset if rows else queryset.values_list("pk", flat=True)
-        super().__init__(listed, per_page, **kwargs)
+        super().__init__(queryset.values_list("pk", flat=True), per_page, **kwargs)
         self.queryset = queryset
+        self.rows = rows
         self.keys = _order(queryset)
         self.entry = ListFacts(scope, queryset)
 
@@ -178,7 +178,13 @@ class ListingPaginator(Paginator):
             if anchor is not None:
                 listed = listed.filter(_from_anchor(self.keys, anchor))
                 bottom, top = bottom - slot * ANCHOR_EVERY, top - slot * ANCHOR_EVERY
-        return self._get_page(list(listed[bottom:top]), number, self)
+        ids = list(listed[bottom:top])
+        if self.rows:
+            # By key after the IDs: sorted while joined to its author, MariaDB starts
+            # from the users and sorts every post (0.4 s for the admin at 100k posts).
+            found = {row.pk: row for row in self.queryset.filter(pk__in=ids)}
+            ids = [found[pk] for pk in ids if pk in found]
+        return self._get_page(ids, number, self)
 
     def _anchor(self, slot: int) -> tuple | None:
         """The sort key of the row at slot * ANCHOR_EVERY: an OFFSET, once per change."""
