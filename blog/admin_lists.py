@@ -6,8 +6,8 @@ At 100,000 posts, Django's changelist counts the filtered rows for its paginator
 status filter counts every status, on every view, and a deep page (`?p=500`) reads and
 throws away every row before it. The counts are kept with the list's facts and deep
 pages seek from the list's anchors (blog/listing.py): counted again only after a post
-changed. The changelist's "N total"
-(a second, unfiltered count) is off: `show_full_result_count = False`.
+changed. The changelist's "N total" (a second, unfiltered count) is off:
+`show_full_result_count = False`.
 """
 
 from __future__ import annotations
