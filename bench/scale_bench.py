@@ -11,7 +11,10 @@ Columns: `cold` is the first request after the shared cache was emptied (counts,
 page anchors and the sidebar's months computed again, as after any change of a post);
 p50/p99 over `--requests` warm requests; `SQL ms` the median time spent in the
 database per request (what grows with data, and what CPU contention from other
-processes inflates least); `queries` on a warm request. The machine
+processes inflates least); `CPU ms` the median CPU time of this process per request
+(`time.process_time`: Python, templates, the driver; what other processes' load
+inflates least); `queries` on a warm request. `--profile N` prints each row's N
+costliest functions (cProfile, own time) over its warm requests. The machine
 (cores, CPU, load average) is printed before and after: other work on it skews
 every row. Nothing else may use the Redis database (`--redis-url`) meanwhile: each
 row starts by emptying it (a test run there would turn warm rows cold).
@@ -60,6 +63,13 @@ def _parse() -> argparse.Namespace:
     parser.add_argument(
         "--no-refresh", action="store_true", help="skip the refresh-sitemap job (minutes at 100k)"
     )
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="print the N functions with the most CPU time over each row's warm requests",
+    )
     return parser.parse_args()
 
 
@@ -77,6 +87,11 @@ def _setup(args) -> None:
     import django
 
     django.setup()
+    from django.conf import settings
+
+    # As in production: no query log kept per request, templates without debug info
+    # (DJANGO_DEBUG=false would also need collected static files and HTTPS).
+    settings.DEBUG = False
 
 
 def _seed(args) -> None:
@@ -109,7 +124,8 @@ def _rows() -> list[tuple[str, str]]:
     category = Category.objects.annotate(n=Count("posts")).order_by("-n").first()
     tag = Tag.objects.annotate(n=Count("posts")).order_by("-n").first()
     writer = get_user_model().objects.annotate(n=Count("posts")).order_by("-n").first()
-    middle = Post.objects.posts().published().order_by("-published_at")[5000]
+    published = Post.objects.posts().published().order_by("-published_at")
+    middle = published[min(5000, published.count() // 2)]
     when = timezone.localtime(middle.published_at)
     deep = max(
         Post.objects.posts().published().in_categories(category.subtree_ids()).count() // 20, 2
@@ -136,7 +152,10 @@ def _rows() -> list[tuple[str, str]]:
     ]
 
 
-def _measure(client, url: str, n: int) -> dict:
+def _measure(client, url: str, n: int, profile: int = 0) -> dict:
+    import cProfile
+    import pstats
+
     from django.core.cache import cache
     from django.db import connection
 
@@ -145,7 +164,8 @@ def _measure(client, url: str, n: int) -> dict:
     status = client.get(url).status_code
     cold = time.perf_counter() - started
     client.get(url)
-    times, sql, counts = [], [], []
+    times, cpu, sql, counts = [], [], [], []
+    profiler = cProfile.Profile() if profile else None
 
     def timed(execute, query, params, many, context):
         started = time.perf_counter()
@@ -158,11 +178,18 @@ def _measure(client, url: str, n: int) -> dict:
     for _ in range(n):
         spent = [0.0, 0]
         with connection.execute_wrapper(timed):
-            started = time.perf_counter()
+            if profiler:
+                profiler.enable()
+            started, used = time.perf_counter(), time.process_time()
             client.get(url)
             times.append(time.perf_counter() - started)
+            cpu.append(time.process_time() - used)
+            if profiler:
+                profiler.disable()
         sql.append(spent[0])
         counts.append(spent[1])
+    if profiler:
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(profile)
     times.sort()
     p99 = times[min(len(times) - 1, round(0.99 * (len(times) - 1)))]
     return {
@@ -172,6 +199,7 @@ def _measure(client, url: str, n: int) -> dict:
         "p99": p99 * 1000,
         "queries": max(counts),
         "sql": statistics.median(sql) * 1000,
+        "cpu": statistics.median(cpu) * 1000,
     }
 
 
@@ -196,15 +224,15 @@ def main() -> int:
         job = refresh_sitemap.call()
         print(f"refresh-sitemap job: {job} ({time.monotonic() - started:.1f} s)")
     only = {name.strip() for name in args.only.split(",") if name.strip()}
-    heads = ("status", "cold ms", "p50 ms", "p99 ms", "SQL ms", "queries")
+    heads = ("status", "cold ms", "p50 ms", "p99 ms", "SQL ms", "CPU ms", "queries")
     print(f"{'page':34} " + " ".join(f"{h:>7}" for h in heads))
     for name, url in _rows():
         if only and not any(name.startswith(o) for o in only):
             continue
-        row = _measure(client, url, args.requests)
+        row = _measure(client, url, args.requests, args.profile)
         print(
             f"{name:34} {row['status']:>7} {row['cold']:>7.1f} {row['p50']:>7.1f} "
-            f"{row['p99']:>7.1f} {row['sql']:>7.1f} {row['queries']:>7}",
+            f"{row['p99']:>7.1f} {row['sql']:>7.1f} {row['cpu']:>7.1f} {row['queries']:>7}",
             flush=True,
         )
     print(f"machine after: {_machine()}")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -24,11 +25,12 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
 
 from blog import services
 from blog.admin_autosave import AutosaveViewsMixin
 from blog.admin_editor import EditorViewsMixin, PublishWhen, add_desk_fields, clean_publish_when
-from blog.admin_lists import CountedOncePaginator, StatusFilter, list_scope, row_actions
+from blog.admin_lists import StatusFilter, counted_once_paginator, list_scope, row_actions
 from blog.admin_revisions import RevisionViewsMixin
 from blog.models import Category, Page, Post, Tag
 
@@ -139,10 +141,21 @@ class _ContentAdmin(AutosaveViewsMixin, EditorViewsMixin, RevisionViewsMixin, ad
     show_full_result_count = False
 
     def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
-        return CountedOncePaginator(
+        return counted_once_paginator(
             queryset, per_page, scope=list_scope(request), orphans=orphans,
             allow_empty_first_page=allow_empty_first_page,
         )  # fmt: skip
+
+    def action_checkbox(self, obj):
+        """Django's row checkbox, the same markup without a form widget's template: it
+        was a fifth of the post list's CPU time (50 template renders a view)."""
+        label = format_html(_("Select this object for an action - {}"), str(obj))
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            str(obj.pk),
+            label,
+        )
 
     # Which objects: the list hides others' posts; a URL to one answers 403, not 404.
     def _base_queryset(self):

@@ -3,21 +3,21 @@ once per change, and WordPress's row actions (the links and buttons under a row'
 for posts, pages and comments.
 
 At 100,000 posts, Django's changelist counts the filtered rows for its paginator, and our
-status filter counts every status, on every view. Both are kept with the list's facts
-(blog/listing.py): counted again only after a post changed. The changelist's "N total"
-(a second, unfiltered count) is off: `show_full_result_count = False`.
+status filter counts every status, on every view, and a deep page (`?p=500`) reads and
+throws away every row before it. The counts are kept with the list's facts and deep
+pages seek from the list's anchors (blog/listing.py): counted again only after a post
+changed. The changelist's "N total" (a second, unfiltered count) is off:
+`show_full_result_count = False`.
 """
 
 from __future__ import annotations
 
 from django.contrib import admin
-from django.core.paginator import Paginator
 from django.db.models import Count
-from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from blog.listing import ListFacts
+from blog.listing import ListFacts, ListingPaginator
 from blog.models import Comment, Post
 
 
@@ -27,19 +27,11 @@ def list_scope(request) -> str:
     return f"admin:{request.path}?{params}"
 
 
-class CountedOncePaginator(Paginator):
-    """Django's Paginator whose count is taken once per change of the posts."""
-
-    def __init__(self, object_list, per_page, *, scope: str, **kwargs) -> None:
-        super().__init__(object_list, per_page, **kwargs)
-        self.facts = ListFacts(scope, object_list)
-
-    @cached_property
-    def count(self) -> int:
-        return self.facts.get("count", self._count)
-
-    def _count(self) -> int:
-        return self.object_list.count()
+def counted_once_paginator(queryset, per_page, *, scope: str, **kwargs) -> ListingPaginator:
+    """The changelist's paginator: its count taken once per change of the posts, and a
+    deep page (`?p=N`) sought from the nearest anchor instead of an OFFSET from the top
+    when the list is in its default order (newest first)."""
+    return ListingPaginator(queryset, per_page, scope=scope, rows=True, **kwargs)
 
 
 class StatusFilter(admin.SimpleListFilter):

@@ -93,14 +93,30 @@ def _order(queryset) -> list[tuple[str, bool]] | None:
     return keys
 
 
+def _after(name: str, desc: bool, value, rest: Q | None) -> Q:
+    """Rows after `value` of the key `name` in the list's order, or tied on it and `rest`.
+
+    MariaDB sorts NULL below every value (first ascending, last descending): a draft's
+    empty `published_at` in the admin's list has its place like any other value.
+    """
+    nullable = name != "id" and Post._meta.get_field(name).null
+    tied = Q(**{f"{name}__isnull": True} if value is None else {name: value})
+    if rest is not None:
+        tied &= rest
+    if value is None:
+        return tied if desc else Q(**{f"{name}__isnull": False}) | tied
+    later = Q(**{f"{name}__{'lt' if desc else 'gt'}": value})
+    if nullable and desc:
+        later |= Q(**{f"{name}__isnull": True})
+    return later | tied
+
+
 def _from_anchor(keys: list[tuple[str, bool]], values: tuple) -> Q:
     """Rows at or after the anchor row in the list's order (a row-value comparison)."""
     name, desc = keys[-1]
     condition = Q(**{f"{name}__{'lte' if desc else 'gte'}": values[-1]})
     for (name, desc), value in reversed(list(zip(keys[:-1], values[:-1], strict=True))):
-        condition = Q(**{f"{name}__{'lt' if desc else 'gt'}": value}) | (
-            Q(**{name: value}) & condition
-        )
+        condition = _after(name, desc, value, condition)
     return condition
 
 
@@ -132,14 +148,16 @@ class ListFacts:
 class ListingPaginator(Paginator):
     """Django's Paginator with the count and deep pages of the module docstring.
 
-    Pages hold post IDs, in order; the caller loads the rows by key. A list sorted by
-    anything but (sticky,) published_at, id (a search by relevance) is paginated the
-    plain way, with its count cached all the same.
+    Pages hold post IDs, in order (the caller loads the rows by key), or with
+    `rows=True` the queryset's own rows (the admin's changelist). A list sorted by
+    anything but (sticky,) published_at, id (a search by relevance, an admin column)
+    is paginated the plain way, with its count cached all the same.
     """
 
-    def __init__(self, queryset, per_page: int, *, scope: str) -> None:
-        super().__init__(queryset.values_list("pk", flat=True), per_page)
+    def __init__(self, queryset, per_page: int, *, scope: str, rows: bool = False, **kwargs):
+        super().__init__(queryset.values_list("pk", flat=True), per_page, **kwargs)
         self.queryset = queryset
+        self.rows = rows
         self.keys = _order(queryset)
         self.entry = ListFacts(scope, queryset)
 
@@ -149,15 +167,24 @@ class ListingPaginator(Paginator):
 
     def page(self, number):
         number = self.validate_number(number)
-        offset = (number - 1) * self.per_page
-        slot = offset // ANCHOR_EVERY
-        ids = self.object_list
+        bottom = (number - 1) * self.per_page
+        top = bottom + self.per_page
+        if top + self.orphans >= self.count:
+            top = self.count
+        slot = bottom // ANCHOR_EVERY
+        listed = self.object_list
         if slot and self.keys:
             anchor = self.entry.get(f"anchor:{slot}", lambda: self._anchor(slot))
             if anchor is not None:
-                ids = ids.filter(_from_anchor(self.keys, anchor))
-                offset -= slot * ANCHOR_EVERY
-        return self._get_page(list(ids[offset : offset + self.per_page]), number, self)
+                listed = listed.filter(_from_anchor(self.keys, anchor))
+                bottom, top = bottom - slot * ANCHOR_EVERY, top - slot * ANCHOR_EVERY
+        ids = list(listed[bottom:top])
+        if self.rows:
+            # By key after the IDs: sorted while joined to its author, MariaDB starts
+            # from the users and sorts every post (0.4 s for the admin at 100k posts).
+            found = {row.pk: row for row in self.queryset.filter(pk__in=ids)}
+            ids = [found[pk] for pk in ids if pk in found]
+        return self._get_page(ids, number, self)
 
     def _anchor(self, slot: int) -> tuple | None:
         """The sort key of the row at slot * ANCHOR_EVERY: an OFFSET, once per change."""

@@ -91,3 +91,23 @@ def test_pages_are_listed_as_a_tree_with_their_status_date_and_author(client, ed
     row = row_of(response.content.decode(), "— Team")
     assert ">Edit</a>" in row and ">View</a>" in row and ">Trash</a>" in row
     assert ">Preview</a>" in row_of(response.content.decode(), "Contact")
+
+
+def test_a_post_rows_checkbox_is_djangos_own_and_selects_the_post_for_an_action(
+    client, editor, author
+):
+    from django.contrib import admin as django_admin
+
+    from blog.models import Post
+
+    post = make_post(author, title="Tom & Jerry <3", status="draft")
+    client.force_login(editor)
+    posts = reverse("admin:blog_post_changelist")
+    model_admin = django_admin.site._registry[Post]
+
+    html = client.get(posts).content.decode()
+
+    assert str(django_admin.ModelAdmin.action_checkbox(model_admin, post)) in row_of(html, "Tom")
+    response = client.post(posts, {"action": "publish", "_selected_action": [str(post.pk)]})
+    assert response.status_code == 302
+    assert Post.objects.get(pk=post.pk).status == "publish"

@@ -152,3 +152,97 @@ def test_a_deep_page_costs_the_same_queries_with_45_or_200_posts(client, site, a
 
     assert len(large_cold) == len(small_cold), (small_cold, large_cold)
     assert len(large_warm) == len(small_warm) < len(small_cold)
+
+
+# --- The admin's post list: `?p=N` by seek, in its default order -------------
+
+ADMIN_POSTS = "/admin/blog/post/"
+
+
+@pytest.fixture
+def admin_site(site, author, monkeypatch):
+    """The site above plus drafts with no date (they sort last, newest first), and small
+    admin pages."""
+    from blog.admin import PostAdmin
+
+    monkeypatch.setattr(PostAdmin, "list_per_page", PER_PAGE)
+    for n in range(9):
+        make_post(author, title=f"Undated draft {n}", status=Post.Status.DRAFT)
+    make_post(author, title="Trashed", status=Post.Status.TRASH)
+    return site
+
+
+def _admin_titles(client, url: str) -> list[str]:
+    response = client.get(url)
+    assert response.status_code == 200, url
+    html = response.content.decode()
+    return re.findall(r'class="desk-title"><a href="[^"]+">([^<]+)</a>', html)
+
+
+def _admin_order(queryset):
+    return queryset.order_by("-published_at", "-id")
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("", lambda site: _admin_order(Post.objects.posts().exclude(status=Post.Status.TRASH))),
+        ("status=draft", lambda site: _admin_order(Post.objects.posts().filter(status="draft"))),
+        (
+            "categories__id__exact={site.pk}",
+            lambda site: _admin_order(
+                Post.objects.posts().exclude(status="trash").filter(categories=site)
+            ),
+        ),
+        (
+            "author__id__exact={author.pk}",
+            lambda site: _admin_order(
+                Post.objects.posts().exclude(status="trash").filter(author__username="arthur")
+            ),
+        ),
+        (
+            "q=draft",
+            lambda site: _admin_order(
+                Post.objects.posts().exclude(status="trash").filter(title__icontains="draft")
+            ),
+        ),
+    ],
+)
+def test_every_admin_post_list_page_shows_the_same_posts_as_a_plain_offset(
+    client, admin_site, editor, author, query, expected
+):
+    client.force_login(editor)
+    query = query.format(site=admin_site, author=author)
+    pages = _naive_pages(expected(admin_site))
+    assert len(pages) > 2 or query in ("status=draft", "q=draft")
+
+    shown = [
+        _admin_titles(client, f"{ADMIN_POSTS}?{query}&p={n}") for n in range(1, len(pages) + 1)
+    ]
+
+    assert shown == pages
+
+
+def test_a_deep_admin_page_seeks_and_counts_nothing_when_warm(client, admin_site, editor):
+    client.force_login(editor)
+    _sql(client, f"{ADMIN_POSTS}?p=13")
+    warm = _sql(client, f"{ADMIN_POSTS}?p=13")
+
+    assert not [q for q in warm if "COUNT(" in q], warm
+    assert max(_offsets(warm), default=0) < listing.ANCHOR_EVERY, warm
+    everything = _admin_order(Post.objects.posts().exclude(status=Post.Status.TRASH))
+    assert _admin_titles(client, f"{ADMIN_POSTS}?p=13") == _naive_pages(everything)[12]
+
+
+def test_an_admin_list_sorted_by_a_column_pages_the_plain_way(client, admin_site, editor):
+    client.force_login(editor)
+    by_title = list(
+        Post.objects.posts()
+        .exclude(status="trash")
+        .order_by("title", "-pk")
+        .values_list("title", flat=True)
+    )
+
+    shown = _admin_titles(client, f"{ADMIN_POSTS}?o=1&p=4")
+
+    assert shown == by_title[3 * PER_PAGE : 4 * PER_PAGE]

@@ -94,3 +94,41 @@ def test_a_file_past_the_end_or_of_no_section_is_404(client, author):
     assert client.get("/sitemap-posts.xml?p=0").status_code == 404
     assert client.get("/sitemap-posts.xml?p=two").status_code == 404
     assert client.get("/sitemap-nothing.xml").status_code == 404
+
+
+def test_the_jobs_files_are_what_djangos_sitemap_template_writes(client, author):
+    """The job writes the XML itself (one pass, no template, no model per URL): the same
+    bytes as Django's sitemap.xml template for the same URLs, odd slugs included."""
+    from types import SimpleNamespace
+
+    from django.template.loader import render_to_string
+    from django.utils.html import escape
+
+    from blog.sitemaps import SITEMAPS
+
+    posts = _posts(author, 9)
+    posts[0].slug = "café-à-l'heure"
+    posts[1].slug = "fish&chips"
+    for post in posts[:2]:
+        post.save(update_fields=["slug"])
+    make_post(author, title="About", slug="about", kind="page")
+    site = SimpleNamespace(domain="blog.example.com", name="blog")
+
+    refresh_sitemap.call()
+
+    for name, pages in (("posts", 2), ("pages", 1), ("home", 1)):
+        section = SITEMAPS[name]()
+        section.limit = 5
+        for page in range(1, pages + 1):
+            urls = section.get_urls(page=page, site=site, protocol="https")
+            expected = render_to_string("sitemap.xml", {"urlset": urls})
+            url = f"/sitemap-{name}.xml" + (f"?p={page}" if page > 1 else "")
+            response = client.get(url)
+            assert response["X-Sitemap-Cache"] == "HIT", url
+            assert response.content.decode() == expected, url
+    locs = "".join(
+        client.get(url).content.decode() for url in ("/sitemap-posts.xml", "/sitemap-posts.xml?p=2")
+    )
+    assert "/caf%C3%A9-%C3%A0-l&#x27;heure/</loc>" in locs
+    for post in posts:
+        assert f"<loc>{escape(CANONICAL + post.get_absolute_url())}</loc>" in locs
