@@ -39,7 +39,11 @@ def staff_link(request) -> str:
 def edit_link(request, *, pk: int, kind: str, author: int | None, status: str) -> str:
     """The "Edit this post" link, for whoever may: decided from what the page was rendered
     with (its author and status), so no query for the post."""
-    post = Post(pk=pk, kind=kind, author_id=author, status=status)
+    if not request.user.is_staff:  # only staff edit (post_can_edit): no post to build
+        return ""
+    # As if loaded with .only(): building a Post would compute every field's default, and
+    # comment_status's default reads the site settings from Redis.
+    post = Post.from_db(None, ["id", "kind", "author_id", "status"], [pk, kind, author, status])
     if not post_can_edit(user=request.user, post=post):
         return ""
     name = "admin:blog_page_change" if kind == Post.Kind.PAGE else "admin:blog_post_change"

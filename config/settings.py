@@ -100,7 +100,9 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Django's AuthenticationMiddleware, with the user's row from Redis (webtier/users.py):
+    # a signed-in page the page cache answers needs no database at all.
+    "webtier.users.CachedUserMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # A signed-in reader's page from the shared copy the page cache found: their user,
     # session, CSRF token and messages are known by now.
