@@ -97,15 +97,19 @@ def _sign_in(username: str):
 
 
 def _row(site, path: str, cookies: dict[str, str], n: int) -> dict:
+    from django.conf import settings
     from django.db import connections
     from django.db.backends.signals import connection_created
+
+    csrf_cookie = settings.CSRF_COOKIE_NAME
 
     # Warm: the page into the cache, and (signed in) the CSRF cookie a browser would keep.
     for _ in range(3):
         status, headers, _ = site.get(path, cookies)
         for name, value in headers:
-            if name.lower() == "set-cookie" and value.startswith("csrftoken="):
-                cookies["csrftoken"] = value.split(";", 1)[0].split("=", 1)[1]
+            cookie, _, _ = value.strip().partition(";")
+            if name.lower() == "set-cookie" and cookie.startswith(f"{csrf_cookie}="):
+                cookies[csrf_cookie] = cookie.split("=", 1)[1]
     queries = opened = 0
 
     def counting(execute, sql, params, many, context):

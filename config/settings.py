@@ -97,7 +97,9 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     # The admin's Site settings, read once per rendered request (blog/site_settings.py).
     "blog.middleware.SiteSettingsMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's SessionMiddleware, starting from the session the page cache read in its
+    # own round trip to Redis, when it did (webtier/session_prefetch.py).
+    "webtier.session_prefetch.PrefetchedSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     # Django's AuthenticationMiddleware, with the user's row from Redis (webtier/users.py):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import Group
+from django.contrib.sessions.backends.cached_db import SessionStore
+from django.core.cache import cache
 from django.db import connections
 from django.db.backends.signals import connection_created
 from django.test import Client
@@ -122,3 +124,43 @@ def test_taking_a_permission_from_a_role_reaches_its_members_at_once(author, edi
     assert not Group.objects.get(name=roles.EDITOR).permissions.filter(codename="change_post")
     response, html = _page(edith, post.get_absolute_url())
     assert response["X-Cache"] == "HIT" and "Dashboard" in html and "Edit this post" not in html
+
+
+@pytest.fixture
+def redis_commands(monkeypatch):
+    """The commands this process sends to Redis (each a round trip), passed on unchanged."""
+    import redis
+
+    sent, send = [], redis.Redis.execute_command
+
+    def counting(self, *args, **options):
+        sent.append(args[0])
+        return send(self, *args, **options)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", counting)
+    return sent
+
+
+def test_a_warm_signed_in_page_reads_redis_twice(author, subscriber, settings, redis_commands):
+    settings.CACHE_EPOCH_TTL = 600
+    post = make_post(author)
+    sue = _logged_in("sue")
+    _page(sue, post.get_absolute_url())
+    redis_commands.clear()
+
+    response, html = _page(sue, post.get_absolute_url())
+
+    assert response["X-Cache"] == "HIT" and "Commenting as sue." in html
+    # The page and the session in one MGET, then the user's row and its stamps.
+    assert redis_commands == ["MGET", "MGET"]
+
+
+def test_a_session_only_in_the_database_still_signs_the_reader_in(author, subscriber):
+    post = make_post(author)
+    sue = _logged_in("sue")
+    _page(sue, post.get_absolute_url())
+    cache.delete(SessionStore(sue.cookies["sessionid"].value).cache_key)  # evicted from Redis
+
+    response, html = _page(sue, post.get_absolute_url())
+
+    assert response["X-Cache"] == "HIT" and "Commenting as sue." in html
