@@ -8,12 +8,29 @@ BlogConfig.ready(); the anonymous version of each is the block in the template.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
+from django.core.signals import setting_changed
 from django.middleware.csrf import get_token
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils.html import format_html
 
 from blog.models import Post
 from blog.services.permissions import post_can_edit
+
+
+@lru_cache(maxsize=1024)
+def _reversed(name: str, args: tuple, prefix: str) -> str:
+    return reverse(name, args=args)
+
+
+# A test that swaps the URLconf (as Django's own URL caches are cleared then).
+setting_changed.connect(lambda **kwargs: _reversed.cache_clear(), weak=False)
+
+
+def _url(name: str, *args) -> str:
+    """reverse(), remembered: every signed-in page view asks for the same few URLs."""
+    return _reversed(name, args, get_script_prefix())
 
 
 def _name(user) -> str:
@@ -25,7 +42,7 @@ def account_link(request) -> str:
     return format_html(
         'Signed in as {} · <a href="{}">Your profile</a>',
         _name(request.user),
-        reverse("blog:profile"),
+        _url("blog:profile"),
     )
 
 
@@ -33,7 +50,7 @@ def staff_link(request) -> str:
     """The menu's way to the writer's desk, for staff."""
     if not request.user.is_staff:
         return ""
-    return format_html('<li><a href="{}">Dashboard</a></li>', reverse("admin:index"))
+    return format_html('<li><a href="{}">Dashboard</a></li>', _url("admin:index"))
 
 
 def edit_link(request, *, pk: int, kind: str, author: int | None, status: str) -> str:
@@ -48,7 +65,7 @@ def edit_link(request, *, pk: int, kind: str, author: int | None, status: str) -
         return ""
     name = "admin:blog_page_change" if kind == Post.Kind.PAGE else "admin:blog_post_change"
     return format_html(
-        '<p class="edit-link"><a href="{}">Edit this {}</a></p>', reverse(name, args=[pk]), kind
+        '<p class="edit-link"><a href="{}">Edit this {}</a></p>', _url(name, pk), kind
     )
 
 
@@ -65,7 +82,7 @@ def commenter(request) -> str:
         '{}<p class="logged-in-as">Commenting as {}. <a href="{}">Edit your profile</a>.</p>',
         csrf_input(request),
         _name(request.user),
-        reverse("blog:profile"),
+        _url("blog:profile"),
     )
 
 
