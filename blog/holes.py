@@ -1,7 +1,7 @@
 """What a signed-in reader sees in the theme's holes (webtier/holes.py).
 
-Each function renders one hole from the request alone: the user (one query for their
-row, made once per request), the session, the CSRF token. No template and no list of
+Each function renders one hole from the request alone: the user (from Redis, with their
+permissions: webtier/users.py), the session, the CSRF token. No template and no list of
 posts: they run on every signed-in page view the page cache answers. Registered in
 BlogConfig.ready(); the anonymous version of each is the block in the template.
 """
