@@ -14,7 +14,9 @@ page cache needs Redis), e.g. a database of your own:
     export DATABASE_URL=mysql://root@127.0.0.1:3306/cloudblog_mine REDIS_URL=redis://127.0.0.1:6379/5
     .venv/bin/python manage.py migrate && .venv/bin/python manage.py seed_demo --posts 50
     .venv/bin/python manage.py ensure_admin      # or pass --username of a user you have
-    DJANGO_DEBUG=false DJANGO_SECRET_KEY=x... .venv/bin/python bench/hit_cpu.py -n 2000
+    export DJANGO_DEBUG=false DJANGO_SECRET_KEY=<50+ chars> SECURE_SSL_REDIRECT=false \
+        SESSION_COOKIE_SECURE=false CSRF_COOKIE_SECURE=false
+    .venv/bin/python manage.py collectstatic --noinput && .venv/bin/python bench/hit_cpu.py -n 400
 
 The logged-in rows sign in through a session made for `--username` (as the login view
 would: django.contrib.auth.login), with the CSRF cookie the first page gave it, like a
