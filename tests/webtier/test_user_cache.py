@@ -164,3 +164,16 @@ def test_a_session_only_in_the_database_still_signs_the_reader_in(author, subscr
     response, html = _page(sue, post.get_absolute_url())
 
     assert response["X-Cache"] == "HIT" and "Commenting as sue." in html
+
+
+def test_a_reader_deleted_in_the_admin_is_signed_out_at_once(author, administrator, subscriber):
+    post = make_post(author)
+    sue, ada = _logged_in("sue"), _logged_in("ada")
+    assert "Signed in as sue" in _page(sue, post.get_absolute_url())[1]
+
+    url = reverse("admin:auth_user_delete", args=[subscriber.pk])
+    deleted = _post_form(ada, url, {"post": "yes"})
+
+    assert deleted.status_code == 302
+    html = _page(sue, post.get_absolute_url())[1]
+    assert "sue" not in html and "Log in" in html
