@@ -97,10 +97,14 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     # The admin's Site settings, read once per rendered request (blog/site_settings.py).
     "blog.middleware.SiteSettingsMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's SessionMiddleware, starting from the session the page cache read in its
+    # own round trip to Redis, when it did (webtier/session_prefetch.py).
+    "webtier.session_prefetch.PrefetchedSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Django's AuthenticationMiddleware, with the user's row from Redis (webtier/users.py):
+    # a signed-in page the page cache answers needs no database at all.
+    "webtier.users.CachedUserMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # A signed-in reader's page from the shared copy the page cache found: their user,
     # session, CSRF token and messages are known by now.

@@ -7,3 +7,8 @@ class WebtierConfig(AppConfig):
     name = "webtier"
     verbose_name = "Web tier"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from webtier import users
+
+        users.connect()

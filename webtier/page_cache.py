@@ -60,7 +60,7 @@ from django.db import transaction
 from django.http import HttpResponse
 from django.utils import timezone
 
-from webtier import holes, hooks
+from webtier import holes, hooks, session_prefetch
 from webtier.cache import bump_epoch, redis_marked_down
 from webtier.routing import pinned_to_writer, reads_from_replica
 
@@ -241,13 +241,18 @@ def _stamp_key(key: str) -> str:
     return "page-stamp" + key.removeprefix("page")
 
 
-def _lookup(key: str) -> tuple[int, dict | None]:
+def _lookup(key: str, *, session_of=None) -> tuple[int, dict | None]:
     """The current generation and the entry for `key`, in one round trip to Redis.
 
     An entry records the generation it was rendered under; one from an older
     generation is no entry at all, so a bump still makes every page fresh at once.
+    With `session_of` (a signed-in reader's request), that round trip reads their
+    session too, where it lives in the same Redis (webtier/session_prefetch.py).
     """
-    got = cache.get_many([GENERATION_KEY, key])
+    session_key = session_prefetch.cache_key(session_of) if session_of is not None else None
+    got = cache.get_many([GENERATION_KEY, key, *([session_key] if session_key else [])])
+    if session_key:
+        session_prefetch.remember(session_of, got.get(session_key))
     generation = got.get(GENERATION_KEY) or 0
     entry = got.get(key)
     return generation, entry if entry and entry["generation"] == generation else None
@@ -390,7 +395,7 @@ class PageCacheMiddleware:
             entry_key, answer = _holes_key(key), partial(self._fill, request)
         else:
             entry_key, answer = key, _from_entry
-        generation, entry = _lookup(entry_key)
+        generation, entry = _lookup(entry_key, session_of=request if signed_in else None)
         if entry and entry["fresh_until"] > time.time():
             return answer(entry, "HIT")
         lock = lock_key(key, generation, entry)
