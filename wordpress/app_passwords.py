@@ -214,4 +214,6 @@ class ApplicationPasswordBackend(BaseBackend):
         return item.user
 
     def get_user(self, user_id):
-        return get_user_model()._default_manager.filter(pk=user_id).first()
+        # As ModelBackend: a session this backend recorded ends once the account is
+        # deactivated.
+        return get_user_model()._default_manager.filter(pk=user_id, is_active=True).first()

@@ -66,3 +66,12 @@ def test_an_email_address_works_as_the_username(author):
     token = base64.b64encode(f"Arthur@Example.com:{secret}".encode()).decode()
     answer = Client().get(ME, HTTP_AUTHORIZATION=f"Basic {token}")
     assert answer.json()["id"] == author.pk
+
+
+def test_a_session_this_backend_recorded_ends_when_the_account_is_deactivated(author):
+    reader = Client()
+    reader.force_login(author, backend="wordpress.app_passwords.ApplicationPasswordBackend")
+    assert reader.get("/").context["user"] == author
+    author.is_active = False
+    author.save()
+    assert not reader.get("/").context["user"].is_authenticated
