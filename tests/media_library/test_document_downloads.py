@@ -5,27 +5,17 @@ The POSIX stores' Django view: tests/wordpress/test_import_files.py; nginx: test
 
 from __future__ import annotations
 
-import io
 import urllib.request
-import zipfile
 
 import boto3
 import pytest
 
 from media_library.models import MediaItem
 from tests.media_library.test_upload import login, upload
+from tests.wordpress.test_import_files import PDF, _docx
 
 BUCKET = "cloudblog-media"
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-
-
-def _docx() -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as zf:
-        zf.writestr("[Content_Types].xml", "<Types/>")
-        zf.writestr("word/document.xml", "<w:document/>")
-    return out.getvalue()
 
 
 @pytest.fixture
