@@ -241,3 +241,26 @@ def test_images_processed_ahead_are_stored_once_each_in_file_order_with_the_same
     media = list(MediaItem.objects.order_by("pk"))
     assert [m.width for m in media] == [320 + n for n in range(9)]
     assert [i.wp_id for i in ImportedItem.objects.order_by("media_id")] == list(range(10, 19))
+
+
+def test_an_import_with_debug_on_keeps_no_growing_log_of_its_queries(importer, tmp_path, settings):
+    """DJANGO_DEBUG on (make run) makes Django keep the SQL of each query; an import's
+    batched inserts carry a hundred posts each, so memory grew with the file."""
+    from django.db import connection
+
+    settings.DEBUG = True
+    posts = [
+        f"<item><title>Post {n}</title><wp:post_id>{n}</wp:post_id>"
+        "<wp:post_type>post</wp:post_type><wp:status>publish</wp:status>"
+        f"<content:encoded><![CDATA[{'words ' * 200}]]></content:encoded></item>"
+        for n in range(1, 251)
+    ]
+    wxr_file = tmp_path / "site.xml"
+    wxr_file.write_text(export(*posts))
+
+    result = run_import(wxr_file)
+
+    assert result.code == 0, result.out
+    assert Post.objects.count() == 250
+    logged = sum(len(query["sql"]) for query in connection.queries)
+    assert logged < 100_000  # the last batch's at most; the 250 bodies alone are 250 kB
