@@ -14,6 +14,7 @@ import os
 import re
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path, PurePath
 
 from django.conf import settings
@@ -116,8 +117,22 @@ def _process(data: bytes, limits: images.Limits, *, full_only: bool) -> bounded.
     return processed
 
 
+def media_image_process(data: bytes) -> bounded.Processed:
+    """The upload pipeline on an image's bytes, as media_upload would run it, for a caller
+    that uploads many (an import) and runs the next ones while it stores this one: no
+    database here, so it may run in another thread. Raises ValidationError (refused) or
+    UploadsBusy; media_upload(process=...) takes its result."""
+    return _process(data, media_files.limits(), full_only=not _renditions_inline())
+
+
 def media_upload(
-    *, file, by, title: str = "", alt_text: str = "", caption: str = ""
+    *,
+    file,
+    by,
+    title: str = "",
+    alt_text: str = "",
+    caption: str = "",
+    process: Callable[[bytes], bounded.Processed] | None = None,
 ) -> tuple[MediaItem, bool]:
     """Store an uploaded image (or a file of another kind: _store_file); returns (item,
     created).
@@ -129,19 +144,25 @@ def media_upload(
     stored privately, the cleaned versions publicly. Where the renditions task would run
     in this request anyway (the immediate backend), the request makes every size from
     that one decode and the item is ready at once; with a queue it makes "full" alone,
-    which pages show until the task has made the rest.
+    which pages show until the task has made the rest. `process`: how to get
+    media_image_process's result for these bytes (an import runs it ahead, in another
+    thread), asked only where the pipeline would run; a result for other bytes is not
+    used.
     """
     if not media_can_add(user=by):
         raise PermissionDenied("You may not upload media.")
     limits = media_files.limits()
     data = _read_upload(file, limits)
-    existing = MediaItem.objects.filter(uploaded_by=by, sha256=media_files.sha256(data)).first()
+    digest = media_files.sha256(data)
+    existing = MediaItem.objects.filter(uploaded_by=by, sha256=digest).first()
     if existing is not None:
         return existing, False
     if documents.is_document_name(getattr(file, "name", "") or ""):
         return _store_file(file, data, by=by, title=title, caption=caption), True
     inline = _renditions_inline()
-    processed = _process(data, limits, full_only=not inline)
+    processed = process(data) if process is not None else None
+    if processed is None or processed.inspected.sha256 != digest:
+        processed = _process(data, limits, full_only=not inline)
     inspected, renditions = processed.inspected, processed.renditions
 
     title = (title or _default_title(file)).strip()[:200]

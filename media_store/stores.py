@@ -26,10 +26,12 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import FileSystemStorage, Storage
 from django.utils._os import safe_makedirs
 from django.utils.deconstruct import deconstructible
+from django.utils.http import content_disposition_header
 from storages.backends.s3 import S3Storage
 from storages.utils import clean_name
 
 import awsenv
+from media_store import documents
 
 logger = logging.getLogger(__name__)
 # Two first probes at once build one shared client, not two.
@@ -183,6 +185,21 @@ class S3MediaStorage(S3Storage):
         state = super().__getstate__()
         state.pop("_shared_client", None)  # rebuilt where it is unpickled
         return state
+
+    def get_object_parameters(self, name: str) -> dict:
+        """A file that is not an image gets its exact type, and is a download unless a
+        browser shows it itself (media_store/documents.py), as the other stores serve it:
+        S3 answers GETs with what the object was put with, so the headers are set here,
+        once, for the bucket's direct URLs and a CDN in front alike."""
+        params = super().get_object_parameters(name)
+        file_type = documents.content_type(name)
+        if file_type is not None:
+            params["ContentType"] = file_type.mime_type
+            if not file_type.inline:
+                params["ContentDisposition"] = content_disposition_header(
+                    True, os.path.basename(name)
+                )
+        return params
 
     def _save(self, name: str, content) -> str:
         size = getattr(content, "size", None)

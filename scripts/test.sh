@@ -95,8 +95,9 @@ if command -v dpkg-query >/dev/null; then
     # haproxy: the load balancer of the local cluster tests (tests/cluster).
     # packer, cloud-init, shellcheck, debootstrap: the golden AMI and user-data checks.
     # mariadb-client: mariadb-dump and mariadb for manage.py backup/restore (tests/maintenance/test_backup.py).
+    # nginx: the AMI's and the Beanstalk bundle's /media/ served for real (tests/ami/test_nginx_media.py).
     for package in libmariadb-dev pkg-config chromium haproxy packer cloud-init shellcheck \
-        debootstrap systemd mariadb-client; do
+        debootstrap systemd mariadb-client nginx; do
         pkg_installed "$package" || needed+=("$package")
     done
     command -v cc >/dev/null || needed+=(gcc)

@@ -7,18 +7,29 @@ from __future__ import annotations
 
 import io
 import re
+import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from media_library.models import MediaItem
-from media_library.services import media_can_add, media_upload
+from media_library.services import (
+    UploadsBusy,
+    media_can_add,
+    media_image_process,
+    media_upload,
+)
 from media_store.documents import is_document_name
 from wordpress.importer import Kind, State, author_for, step
 from wordpress.models import ImportedItem
 from wordpress.wxr import IMAGE_SUFFIXES, Item, upload_path
 
+# An import waits for a processing slot (about 2 s each try) rather than fail the image.
+_BUSY_ATTEMPTS = 30
 _SIZE_SUFFIX = re.compile(r"-\d+x\d+(?=\.\w+$)")
 
 
@@ -52,26 +63,132 @@ def _fetch(state: State, item: Item) -> bytes:
     )
 
 
-def _import_attachment(state: State, item: Item) -> None:
-    report, options = state.report, state.options
+def _source(state: State, item: Item) -> tuple[str, str]:
+    """(the upload path, where its bytes come from): "known" (imported before), "type"
+    (not a kind the library takes), "local" (--media-dir), "fetch" or "none"."""
+    options = state.options
     rel = upload_path(item)
     if item.wp_id in state.media:
+        return rel, "known"
+    if PurePosixPath(rel).suffix.lower() not in IMAGE_SUFFIXES and not is_document_name(rel):
+        return rel, "type"
+    if options.media_dir is not None and (options.media_dir / rel).is_file():
+        return rel, "local"
+    if options.fetch_media:
+        return rel, "fetch"
+    # Not there: _local_file says so, for this record alone.
+    return rel, "local" if options.media_dir is not None else "none"
+
+
+def _read(state: State, item: Item, rel: str, source: str) -> bytes:
+    return _local_file(state, rel) if source == "local" else _fetch(state, item)
+
+
+def _processed(data: bytes):
+    """media_image_process, waiting for a slot the web tier's uploads hold a moment."""
+    for _attempt in range(_BUSY_ATTEMPTS):
+        try:
+            return media_image_process(data)
+        except UploadsBusy:
+            time.sleep(UploadsBusy.retry_after)
+    return media_image_process(data)
+
+
+def _read_and_process(state: State, item: Item, rel: str, source: str):
+    """(bytes, the pipeline's result or the error it raised; None for a document)."""
+    data = _read(state, item, rel, source)
+    if is_document_name(rel):
+        return data, None
+    try:
+        return data, _processed(data)
+    except (ValidationError, UploadsBusy) as exc:
+        return data, exc
+
+
+class Ahead:
+    """The next attachments read (or fetched) and their images put through the upload
+    pipeline a few at a time, in threads, while the import stores the ones before them.
+
+    An image costs the import a fork and a wait on the pipeline's child process for a
+    tenth of a second of work; with MEDIA_UPLOAD_SLOTS of them in flight those waits
+    overlap and both cores work. Nothing here touches the database, and the import
+    stores each file in file order as before, through media_upload(process=...), which
+    checks that the result is of the same bytes. Nothing is reported from here: a
+    refusal ahead is raised when media_upload asks for the result (after its check for
+    the same file uploaded before, as one by one), a failed read is read again.
+    """
+
+    def __init__(self, state: State) -> None:
+        self.state = state
+        self.window = 2 * settings.MEDIA_UPLOAD_SLOTS
+        self.pool = ThreadPoolExecutor(settings.MEDIA_UPLOAD_SLOTS, "wxr-media")
+        self.waiting: deque[tuple[Item, str, str]] = deque()
+        self.started: dict[int, Future] = {}
+        self.seen: set[int] = set()
+
+    def add(self, batch: list) -> None:
+        for record in batch:
+            if isinstance(record, Item) and record.type == "attachment":
+                rel, source = _source(self.state, record)
+                if source in ("local", "fetch") and record.wp_id not in self.seen:
+                    self.seen.add(record.wp_id)  # twice in the file: imported once
+                    self.waiting.append((record, rel, source))
+        self._fill()
+
+    def _fill(self) -> None:
+        while self.waiting and len(self.started) < self.window:
+            item, rel, source = self.waiting.popleft()
+            future = self.pool.submit(_read_and_process, self.state, item, rel, source)
+            self.started[id(item)] = future
+
+    def take(self, item: Item):
+        """(bytes, the pipeline's result or error, or None) for `item`; None: read it here
+        (a read that failed ahead fails again, for this record alone)."""
+        future = self.started.pop(id(item), None)
+        self._fill()
+        if future is None:
+            return None
+        try:
+            return future.result()
+        except ValidationError:
+            return None
+
+    def forget(self, item: Item) -> None:
+        future = self.started.pop(id(item), None)
+        if future is not None:
+            future.cancel()
+            self._fill()
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _import_attachment(state: State, item: Item, ahead: Ahead | None) -> None:
+    report, options = state.report, state.options
+    rel, source = _source(state, item)
+    if ahead is not None and source not in ("local", "fetch"):
+        ahead.forget(item)  # the same attachment twice in the file: the first one is in
+    if source == "known":
         report.add("attachment", "skipped")
         return
-    if PurePosixPath(rel).suffix.lower() not in IMAGE_SUFFIXES and not is_document_name(rel):
+    if source == "type":
         report.add("attachment", "skipped")
         report.note("attachments of a type the library does not accept skipped")
         return
-    if options.media_dir is not None and (options.media_dir / rel).is_file():
-        data = _local_file(state, rel)
-    elif options.fetch_media:
-        data = _fetch(state, item)
-    elif options.media_dir is not None:
-        data = _local_file(state, rel)  # raises: not there
-    else:
+    if source == "none":
         report.add("attachment", "skipped")
         report.note("attachments skipped: give --media-dir (or --fetch-media) to import them")
         return
+    read = ahead.take(item) if ahead is not None else None
+    data, processed = read if read is not None else (_read(state, item, rel, source), None)
+
+    def process(_data: bytes):
+        # Asked by media_upload only where it would run the pipeline itself: a refusal
+        # ahead is reported here, in file order, as if it had run now.
+        if isinstance(processed, Exception):
+            raise processed
+        return processed
+
     if options.dry_run:
         report.add("attachment", "created")
         return
@@ -86,6 +203,7 @@ def _import_attachment(state: State, item: Item) -> None:
         title=item.title.strip()[:200],
         alt_text=item.meta.get("_wp_attachment_image_alt", "")[:300],
         caption=item.excerpt.strip(),
+        process=process,
     )
     meta = {"parent": item.parent} if item.parent else {}
     if item.attachment_url:
@@ -105,8 +223,14 @@ def _import_attachment(state: State, item: Item) -> None:
     report.add("attachment", "created" if created else "skipped")
 
 
-def import_attachment(state: State, item: Item) -> None:
-    step(state, "attachment", item.wp_id, item.title, lambda: _import_attachment(state, item))
+def import_attachment(state: State, item: Item, ahead: Ahead | None = None) -> None:
+    step(
+        state,
+        "attachment",
+        item.wp_id,
+        item.title,
+        lambda: _import_attachment(state, item, ahead),
+    )
 
 
 def load_media_maps(state: State) -> None:

@@ -8,12 +8,12 @@ from collections.abc import Callable
 from typing import IO
 
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import reset_queries, transaction
 from django.utils import timezone
 
 from wordpress import wxr
 from wordpress.import_batch import import_batch
-from wordpress.import_media import import_attachment, load_media_maps
+from wordpress.import_media import Ahead, import_attachment, load_media_maps
 from wordpress.import_posts import content_site, link_page_parents
 from wordpress.importer import (
     REQUIRED_PERMS,
@@ -46,13 +46,17 @@ def _site_for(info: wxr.Site, options: Options) -> OldSite:
     return site
 
 
-def _pass(state: State, source, handle: Callable, total_label: str, *, whole=None) -> None:
+def _pass(
+    state: State, source, handle: Callable, total_label: str, *, whole=None, before=None
+) -> None:
     """One read of the file, records in batches of one transaction each (`handle` takes a
-    record, `whole` a batch)."""
+    record, `whole` a batch; `before` sees each batch first)."""
     records = wxr.read(source)
     next(records)  # the Site, already known
     last = now()
     for batch in batches(records, state.options.batch_size):
+        if before is not None:
+            before(batch)
         with transaction.atomic():
             if whole is not None:
                 whole(batch)
@@ -64,9 +68,12 @@ def _pass(state: State, source, handle: Callable, total_label: str, *, whole=Non
                     last = now()
         state.progress(state.report, total_label)
         last = now()
+        # With DJANGO_DEBUG on (make run), Django keeps the SQL of the last 9,000 queries;
+        # a batch's inserts carry a hundred posts each, so that log alone grew with the file.
+        reset_queries()
 
 
-def _first_pass(state: State):
+def _first_pass(state: State, ahead: Ahead | None):
     def handle(record) -> None:
         report = state.report
         if isinstance(record, wxr.Author):
@@ -76,7 +83,7 @@ def _first_pass(state: State):
             step(state, "term", record.wp_id, record.name, lambda: import_term(state, record))
             report.done += 1
         elif isinstance(record, wxr.Item) and record.type == "attachment":
-            import_attachment(state, record)
+            import_attachment(state, record, ahead)
             report.done += 1 + len(record.comments)  # an attachment's comments are not kept
 
     return handle
@@ -152,7 +159,19 @@ def wxr_import(
 
 def _run(state: State, rewind) -> None:
     load_known(state)
-    _pass(state, rewind(), _first_pass(state), "authors, terms and media")
+    # A dry run stores no file: nothing to process ahead.
+    ahead = None if state.options.dry_run else Ahead(state)
+    try:
+        _pass(
+            state,
+            rewind(),
+            _first_pass(state, ahead),
+            "authors, terms and media",
+            before=ahead and ahead.add,
+        )
+    finally:
+        if ahead is not None:
+            ahead.close()
     with transaction.atomic():
         link_category_parents(state)
     load_media_maps(state)

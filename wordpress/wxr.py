@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import PurePosixPath
@@ -65,8 +65,8 @@ class Site:
 
 @dataclass(slots=True)
 class Author:
-    wp_id: int
-    login: str
+    wp_id: int = 0
+    login: str = ""
     email: str = ""
     display_name: str = ""
     first_name: str = ""
@@ -75,17 +75,17 @@ class Author:
 
 @dataclass(slots=True)
 class Term:
-    taxonomy: str  # category, post_tag, nav_menu, post_format, or a custom taxonomy
-    wp_id: int
-    slug: str
-    name: str
+    taxonomy: str = ""  # category, post_tag, nav_menu, post_format, or a custom taxonomy
+    wp_id: int = 0
+    slug: str = ""
+    name: str = ""
     parent_slug: str = ""
     description: str = ""
 
 
 @dataclass(slots=True)
 class Comment:
-    wp_id: int
+    wp_id: int = 0
     author: str = ""
     email: str = ""
     url: str = ""
@@ -101,7 +101,7 @@ class Comment:
 
 @dataclass(slots=True)
 class Item:
-    wp_id: int
+    wp_id: int = 0
     type: str = "post"
     title: str = ""
     link: str = ""
@@ -148,113 +148,117 @@ def _int(value: str) -> int:
         return 0
 
 
-def _fields(elem) -> dict[str, str]:
-    """The text of each direct child we know, by normalized name (the first one wins)."""
-    found: dict[str, str] = {}
+def _raw(value: str) -> str:
+    return value
+
+
+_text = str.strip
+
+# How each record's fields are read: attribute -> (child element, how its text is taken).
+# A child that is missing leaves the dataclass's default; text is stripped unless _raw
+# (bodies, descriptions and passwords keep their spaces).
+Spec = dict[str, tuple[str, Callable[[str], object]]]
+_AUTHOR: Spec = {
+    "wp_id": ("wp:author_id", _int),
+    "login": ("wp:author_login", _text),
+    "email": ("wp:author_email", _text),
+    "display_name": ("wp:author_display_name", _text),
+    "first_name": ("wp:author_first_name", _text),
+    "last_name": ("wp:author_last_name", _text),
+}
+_TERMS: dict[str, Spec] = {
+    "wp:category": {
+        "wp_id": ("wp:term_id", _int),
+        "slug": ("wp:category_nicename", _text),
+        "name": ("wp:cat_name", _text),
+        "parent_slug": ("wp:category_parent", _text),
+        "description": ("wp:category_description", _raw),
+    },
+    "wp:tag": {
+        "wp_id": ("wp:term_id", _int),
+        "slug": ("wp:tag_slug", _text),
+        "name": ("wp:tag_name", _text),
+        "description": ("wp:tag_description", _raw),
+    },
+    "wp:term": {
+        "taxonomy": ("wp:term_taxonomy", _text),
+        "wp_id": ("wp:term_id", _int),
+        "slug": ("wp:term_slug", _text),
+        "name": ("wp:term_name", _text),
+        "parent_slug": ("wp:term_parent", _text),
+        "description": ("wp:term_description", _raw),
+    },
+}
+_TAXONOMY = {"wp:category": "category", "wp:tag": "post_tag", "wp:term": ""}
+_COMMENT: Spec = {
+    "wp_id": ("wp:comment_id", _int),
+    "author": ("wp:comment_author", _text),
+    "email": ("wp:comment_author_email", _text),
+    "url": ("wp:comment_author_url", _text),
+    "ip": ("wp:comment_author_IP", _text),
+    "date": ("wp:comment_date", _text),
+    "date_gmt": ("wp:comment_date_gmt", _text),
+    "content": ("wp:comment_content", _raw),
+    "approved": ("wp:comment_approved", _text),
+    "type": ("wp:comment_type", _text),
+    "parent": ("wp:comment_parent", _int),
+    "user_id": ("wp:comment_user_id", _int),
+}
+_ITEM: Spec = {
+    "wp_id": ("wp:post_id", _int),
+    "type": ("wp:post_type", lambda v: v.strip() or "post"),
+    "title": ("title", _raw),
+    "link": ("link", _text),
+    "guid": ("guid", _text),
+    "creator": ("dc:creator", _text),
+    "content": ("content:encoded", _raw),
+    "excerpt": ("excerpt:encoded", _raw),
+    "date": ("wp:post_date", _text),
+    "date_gmt": ("wp:post_date_gmt", _text),
+    "modified_gmt": ("wp:post_modified_gmt", _text),
+    "comment_status": ("wp:comment_status", _text),
+    "ping_status": ("wp:ping_status", _text),
+    "slug": ("wp:post_name", _text),
+    "status": ("wp:status", lambda v: v.strip() or "publish"),
+    "parent": ("wp:post_parent", _int),
+    "menu_order": ("wp:menu_order", _int),
+    "password": ("wp:post_password", _raw),
+    "sticky": ("wp:is_sticky", lambda v: v.strip() == "1"),
+    "attachment_url": ("wp:attachment_url", _text),
+}
+
+
+def _fields(elem, spec: Spec) -> dict[str, object]:
+    """The record's attributes from the direct children that `spec` names (the first
+    child of a name wins)."""
+    wanted = {child: (attr, read) for attr, (child, read) in spec.items()}
+    found: dict[str, object] = {}
     for child in elem:
         name = _name(child.tag)
-        if name is not None and name not in found:
-            found[name] = child.text or ""
+        if name in wanted:
+            attr, read = wanted.pop(name)
+            found[attr] = read(child.text or "")
     return found
 
 
 def _author(elem) -> Author | None:
-    f = _fields(elem)
-    login = f.get("wp:author_login", "").strip()
-    if not login:
-        return None
-    return Author(
-        wp_id=_int(f.get("wp:author_id", "")),
-        login=login,
-        email=f.get("wp:author_email", "").strip(),
-        display_name=f.get("wp:author_display_name", "").strip(),
-        first_name=f.get("wp:author_first_name", "").strip(),
-        last_name=f.get("wp:author_last_name", "").strip(),
-    )
+    author = Author(**_fields(elem, _AUTHOR))
+    return author if author.login else None
 
 
 def _term(name: str, elem) -> Term | None:
-    f = _fields(elem)
-    if name == "wp:category":
-        term = Term(
-            "category",
-            _int(f.get("wp:term_id", "")),
-            f.get("wp:category_nicename", "").strip(),
-            f.get("wp:cat_name", "").strip(),
-            f.get("wp:category_parent", "").strip(),
-            f.get("wp:category_description", ""),
-        )
-    elif name == "wp:tag":
-        term = Term(
-            "post_tag",
-            _int(f.get("wp:term_id", "")),
-            f.get("wp:tag_slug", "").strip(),
-            f.get("wp:tag_name", "").strip(),
-            "",
-            f.get("wp:tag_description", ""),
-        )
-    else:
-        term = Term(
-            f.get("wp:term_taxonomy", "").strip(),
-            _int(f.get("wp:term_id", "")),
-            f.get("wp:term_slug", "").strip(),
-            f.get("wp:term_name", "").strip(),
-            f.get("wp:term_parent", "").strip(),
-            f.get("wp:term_description", ""),
-        )
-    if not term.slug and not term.name:
-        return None
-    return term
-
-
-def _comment(elem) -> Comment:
-    f = _fields(elem)
-    return Comment(
-        wp_id=_int(f.get("wp:comment_id", "")),
-        author=f.get("wp:comment_author", "").strip(),
-        email=f.get("wp:comment_author_email", "").strip(),
-        url=f.get("wp:comment_author_url", "").strip(),
-        ip=f.get("wp:comment_author_IP", "").strip(),
-        date=f.get("wp:comment_date", "").strip(),
-        date_gmt=f.get("wp:comment_date_gmt", "").strip(),
-        content=f.get("wp:comment_content", ""),
-        approved=f.get("wp:comment_approved", "1").strip(),
-        type=f.get("wp:comment_type", "").strip(),
-        parent=_int(f.get("wp:comment_parent", "")),
-        user_id=_int(f.get("wp:comment_user_id", "")),
-    )
+    term = Term(**{"taxonomy": _TAXONOMY[name], **_fields(elem, _TERMS[name])})
+    return term if term.slug or term.name else None
 
 
 def _meta(elem) -> tuple[str, str] | None:
-    f = _fields(elem)
-    key = f.get("wp:meta_key", "")
-    return (key, f.get("wp:meta_value", "")) if key else None
+    f = _fields(elem, {"key": ("wp:meta_key", _raw), "value": ("wp:meta_value", _raw)})
+    key = f.get("key", "")
+    return (key, f.get("value", "")) if key else None
 
 
 def _item(elem) -> Item:
-    f = _fields(elem)
-    item = Item(
-        wp_id=_int(f.get("wp:post_id", "")),
-        type=f.get("wp:post_type", "post").strip() or "post",
-        title=f.get("title", ""),
-        link=f.get("link", "").strip(),
-        guid=f.get("guid", "").strip(),
-        creator=f.get("dc:creator", "").strip(),
-        content=f.get("content:encoded", ""),
-        excerpt=f.get("excerpt:encoded", ""),
-        date=f.get("wp:post_date", "").strip(),
-        date_gmt=f.get("wp:post_date_gmt", "").strip(),
-        modified_gmt=f.get("wp:post_modified_gmt", "").strip(),
-        comment_status=f.get("wp:comment_status", "open").strip(),
-        ping_status=f.get("wp:ping_status", "").strip(),
-        slug=f.get("wp:post_name", "").strip(),
-        status=f.get("wp:status", "publish").strip() or "publish",
-        parent=_int(f.get("wp:post_parent", "")),
-        menu_order=_int(f.get("wp:menu_order", "")),
-        password=f.get("wp:post_password", ""),
-        sticky=f.get("wp:is_sticky", "0").strip() == "1",
-        attachment_url=f.get("wp:attachment_url", "").strip(),
-    )
+    item = Item(**_fields(elem, _ITEM))
     for child in elem:
         name = _name(child.tag)
         if name == "category":
@@ -266,7 +270,7 @@ def _item(elem) -> Item:
             if pair:
                 item.meta.setdefault(*pair)
         elif name == "wp:comment":
-            item.comments.append(_comment(child))
+            item.comments.append(Comment(**_fields(child, _COMMENT)))
     return item
 
 

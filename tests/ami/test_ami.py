@@ -242,7 +242,7 @@ def test_nginx_timeouts_line_up_with_gunicorn(monkeypatch):
 def test_nginx_serves_static_and_media_with_nosniff():
     conf = NGINX_CONF.read_text()
     for location, root in (("/static/", "/opt/cloudblog/static/"), ("/media/", "/mnt/")):
-        block = conf.split(f"location {location} {{", 1)[1].split("}", 1)[0]
+        block = conf.split(f"location {location} {{", 1)[1].split("\n    }", 1)[0]
         assert f"alias {root}" in block
         assert 'add_header X-Content-Type-Options "nosniff" always;' in block
 

@@ -128,7 +128,8 @@ def test_nginx_serves_static_and_media_and_never_the_originals(bundles):
     ).read_text()
     assert "location /static/" in conf and "location /media/" in conf
     assert re.search(r"location \^~ /media/private/ \{\s*return 404;", conf)
-    assert conf.count('X-Content-Type-Options "nosniff"') == 2
+    # /static/, /media/ and the types a browser shows inside it (tests/ami/test_nginx_media.py)
+    assert conf.count('X-Content-Type-Options "nosniff"') == 3
 
 
 def test_the_worker_timeouts_nest_as_the_readme_says(bundles):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import http.server
 import io
+import logging
+import re
 import threading
 
 import pytest
@@ -207,3 +209,58 @@ def test_fetch_media_refuses_a_url_off_the_old_site_on_a_private_address(importe
     )
     result = run_import(wxr_file, "--fetch-media")
     assert "127.0.0.1 is a private or loopback address: refused" in result.out
+
+
+def test_images_processed_ahead_are_stored_once_each_in_file_order_with_the_same_checks(
+    importer, tmp_path, caplog
+):
+    """Several images go through the pipeline at once (wordpress/import_media.py Ahead):
+    each still once, stored in the file's order, a refused one still a listed failure with
+    the pipeline's reason, the same attachment twice still one item."""
+    root = tmp_path / "uploads" / "2020" / "01"
+    root.mkdir(parents=True)
+    colors = [(20 * n, 40, 200 - 10 * n) for n in range(9)]
+    items = []
+    for n, color in enumerate(colors):
+        (root / f"p{n}.jpg").write_bytes(jpeg(color, size=(320 + n, 240)))
+        items.append(attachment(10 + n, f"2020/01/p{n}.jpg"))
+    (root / "broken.jpg").write_bytes(jpeg()[:300])  # cut short: not a whole image
+    items.insert(4, attachment(30, "2020/01/broken.jpg"))
+    items.insert(7, attachment(12, "2020/01/p2.jpg"))  # the same record twice
+    wxr_file = tmp_path / "site.xml"
+    wxr_file.write_text(export(*items))
+
+    with caplog.at_level(logging.INFO, logger="media_library.services"):
+        result = run_import(wxr_file, "--media-dir", str(tmp_path / "uploads"))
+
+    assert result.code == 1, result.out
+    assert re.search(r"^attachment\s+9\s+0\s+1\s+1$", result.out, re.M), result.out
+    assert "FAILED attachment 30" in result.out
+    processed = [r for r in caplog.records if r.getMessage().startswith("image processed")]
+    assert len(processed) == 9
+    media = list(MediaItem.objects.order_by("pk"))
+    assert [m.width for m in media] == [320 + n for n in range(9)]
+    assert [i.wp_id for i in ImportedItem.objects.order_by("media_id")] == list(range(10, 19))
+
+
+def test_an_import_with_debug_on_keeps_no_growing_log_of_its_queries(importer, tmp_path, settings):
+    """DJANGO_DEBUG on (make run) makes Django keep the SQL of each query; an import's
+    batched inserts carry a hundred posts each, so memory grew with the file."""
+    from django.db import connection
+
+    settings.DEBUG = True
+    posts = [
+        f"<item><title>Post {n}</title><wp:post_id>{n}</wp:post_id>"
+        "<wp:post_type>post</wp:post_type><wp:status>publish</wp:status>"
+        f"<content:encoded><![CDATA[{'words ' * 200}]]></content:encoded></item>"
+        for n in range(1, 251)
+    ]
+    wxr_file = tmp_path / "site.xml"
+    wxr_file.write_text(export(*posts))
+
+    result = run_import(wxr_file)
+
+    assert result.code == 0, result.out
+    assert Post.objects.count() == 250
+    logged = sum(len(query["sql"]) for query in connection.queries)
+    assert logged < 100_000  # the last batch's at most; the 250 bodies alone are 250 kB
