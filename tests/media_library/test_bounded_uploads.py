@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import multiprocessing.forkserver
 import os
+import re
 import time
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import pytest
 from media_library import services as media_services
 from media_library.models import MediaItem
 from media_store import bounded
-from tests.bombs import BOMBS, heavy_png
+from tests.bombs import BOMBS, heavy_png, noise_png
 from tests.conftest import corpus
 from tests.media_library.test_upload import image_bytes, login, stored_files, upload
 
@@ -101,6 +102,23 @@ def test_a_36_megapixel_noise_png_costs_less_than_the_cpu_budget_and_is_accepted
     assert {"full", "full-webp", "2048x2048", "thumbnail-webp"} <= names
     full = next(r for r in item.renditions if r["name"] == "full")
     assert (full["width"], full["height"]) == (2560, 2560)
+
+
+def test_a_20_mb_png_of_pure_noise_is_accepted_with_every_size_and_no_code_in_any(
+    client, author, settings, django_capture_on_commit_callbacks
+):
+    settings.MEDIA_MAX_SECONDS = 300
+    login(client, author)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload(client, noise_png(), "noise.png")
+    assert response.status_code == 201, response.content
+    item = MediaItem.objects.get()
+    assert item.status == MediaItem.Status.READY
+    assert len(item.renditions) == 14
+    media_root = Path(settings.MEDIA_ROOT)
+    for rendition in item.renditions:
+        data = (media_root / rendition["file"]).read_bytes()
+        assert not re.search(rb"<\?(?:php|=)", data, re.IGNORECASE), rendition["name"]
 
 
 def test_processing_past_the_cpu_budget_is_ended_by_the_kernel_with_a_clear_400(
