@@ -180,8 +180,10 @@ def find_code(data: bytes, fmt: str) -> Finding | None:
     return None
 
 
-def _png_chunk(kind: bytes, body: bytes) -> bytes:
-    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+def _png_chunk(kind: bytes, body) -> list:
+    """A chunk as pieces to join: `body` (a memoryview of the image data) is not copied."""
+    crc = zlib.crc32(body, zlib.crc32(kind))
+    return [struct.pack(">I", len(body)), kind, body, struct.pack(">I", crc)]
 
 
 def png_split_at_code(data: bytes) -> bytes | None:
@@ -195,29 +197,32 @@ def png_split_at_code(data: bytes) -> bytes | None:
     the file is not a plain PNG whose image data can be cut (the caller re-encodes then);
     the caller scans the result again, since the framing itself could complete a match.
     """
+    # Memoryviews, and one copy of the image data: a noise rendition is 20 MB and two are
+    # encoded at once under the upload's memory cap.
+    view = memoryview(data)
     head, stream, tail, i, n = [], [], [], 8, len(data)
     try:
         while i + 12 <= n:
             length, kind = struct.unpack(">I4s", data[i : i + 8])
-            chunk = data[i : i + 12 + length]
             if kind == b"IDAT":
                 if tail:  # image data must be consecutive; this file is not ours
                     return None
-                stream.append(chunk[8:-4])
+                stream.append(view[i + 8 : i + 8 + length])
             else:
-                (tail if stream else head).append(chunk)
+                (tail if stream else head).append(view[i : i + 12 + length])
             i += 12 + length
     except struct.error:
         return None
     if not stream or i != n:
         return None
     pixels = b"".join(stream)
-    cuts = sorted(
-        {m.start() + 1 for m in MARKUP.finditer(pixels)}
-        | {m.start() + 1 for m in PHP.finditer(pixels)}
-    )
+    cuts = {m.start() + 1 for m in MARKUP.finditer(pixels)}
+    cuts |= {m.start() + 1 for m in PHP.finditer(pixels)}
     if not cuts:
         return None
-    bounds = sorted(set(cuts) | set(range(0, len(pixels), _IDAT_BYTES)) | {len(pixels)})
-    body = [_png_chunk(b"IDAT", pixels[a:b]) for a, b in itertools.pairwise(bounds) if b > a]
-    return data[:8] + b"".join(head) + b"".join(body) + b"".join(tail)
+    bounds = sorted(cuts | set(range(0, len(pixels), _IDAT_BYTES)) | {len(pixels)})
+    pieces = memoryview(pixels)
+    parts = [view[:8], *head]
+    for start, end in itertools.pairwise(bounds):
+        parts += _png_chunk(b"IDAT", pieces[start:end])
+    return b"".join([*parts, *tail])
