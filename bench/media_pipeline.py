@@ -63,18 +63,25 @@ def _commit() -> str:
     return f"commit {done.stdout.strip() or 'unknown'}"
 
 
-def _noise_files() -> list[Path]:
-    """tests/bombs.py's noise PNGs, written once to a temporary folder."""
-    sys.path.insert(0, str(ROOT))
-    from tests.bombs import heavy_png, noise_png
+_NOISE = {"noise-grey-6000x6000.png": "heavy_png", "noise-rgb-2560.png": "noise_png"}
 
+
+def _noise_files() -> list[Path]:
+    """tests/bombs.py's noise PNGs, written once to a temporary folder by another process:
+    a child's ru_maxrss starts at this process's size when it forks, so this one stays small."""
     folder = Path(tempfile.mkdtemp(prefix="media-bench-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    paths = []
-    for name, make in (("noise-grey-6000x6000.png", heavy_png), ("noise-rgb-2560.png", noise_png)):
-        paths.append(folder / name)
-        paths[-1].write_bytes(make())
+    paths = [folder / name for name in _NOISE]
+    for path in paths:
+        subprocess.run([sys.executable, __file__, "--write-noise", str(path)], check=True)
     return paths
+
+
+def _write_noise(path: Path) -> None:
+    sys.path.insert(0, str(ROOT))
+    from tests import bombs
+
+    path.write_bytes(getattr(bombs, _NOISE[path.name])())
 
 
 def _child(path: str, mode: str, full_only: bool) -> None:
@@ -150,8 +157,12 @@ def main(argv: list[str] | None = None) -> int:
         "--full-only", action="store_true", help="only make_full(): an upload with a queue"
     )
     parser.add_argument("--noise", action="store_true", help="add tests/bombs.py's noise PNGs")
+    parser.add_argument("--write-noise", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--child", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.write_noise:
+        _write_noise(args.write_noise)
+        return 0
     if args.child:
         _child(args.child[1], args.child[0], args.full_only)
         return 0
