@@ -216,7 +216,7 @@ def _photos(site, session, runs: int) -> list[dict]:
 
 def _hostile(site, session) -> list[dict]:
     sys.path.insert(0, str(ROOT))
-    from tests.bombs import BOMBS, heavy_png
+    from tests.bombs import BOMBS, heavy_png, noise_png
 
     files = [
         (f"{p.parent.name}/{p.name}", p.read_bytes())
@@ -226,6 +226,7 @@ def _hostile(site, session) -> list[dict]:
     files = [(name, data) for name, data in files if not name.startswith("photos/COPY")]
     files += [(f"crafted/{name}", make()) for name, (make, _words) in BOMBS.items()]
     files.append(("crafted/heavy-6000x6000.png", heavy_png()))
+    files.append(("crafted/noise-rgb-2560x2560.png", noise_png()))
     rows = []
     for name, data in files:
         row = _upload(site, session, name.rsplit("/", 1)[-1], data)
@@ -234,7 +235,8 @@ def _hostile(site, session) -> list[dict]:
         over = row["seconds"] > TARGET_SECONDS or (row["peak_mb"] or 0) > TARGET_MB
         print(
             f"{name:60} {row['status']} {row['seconds']:6.2f} s "
-            f"{row['peak_mb'] if row['peak_mb'] is not None else '-':>5} MB"
+            f"{row['peak_mb'] if row['peak_mb'] is not None else '-':>5} MB "
+            f"CPU {row['cpu'] if row['cpu'] is not None else '-':>5} s"
             f"{'  OVER TARGET' if over else ''}",
             flush=True,
         )

@@ -21,12 +21,16 @@ through is caught, and so that text there is never mistaken for pixels.
 
 from __future__ import annotations
 
+import itertools
 import re
 import struct
+import zlib
 from dataclasses import dataclass
 
 # How much of a response a browser may sniff (MIME Sniffing's resource header).
 SNIFFED_BYTES = 1445
+# IDAT chunk size when png_split_at_code re-chunks a PNG (what Pillow writes).
+_IDAT_BYTES = 65536
 # What must never be found where a browser or a tool reads it.
 MARKUP = re.compile(
     rb"<\?(?:php|=)|<script|<svg|<html|<iframe|<body|javascript:|\$_(?:GET|POST|REQUEST|COOKIE)",
@@ -174,3 +178,51 @@ def find_code(data: bytes, fmt: str) -> Finding | None:
     if found:
         return Finding("body", found.group(0))
     return None
+
+
+def _png_chunk(kind: bytes, body) -> list:
+    """A chunk as pieces to join: `body` (a memoryview of the image data) is not copied."""
+    crc = zlib.crc32(body, zlib.crc32(kind))
+    return [struct.pack(">I", len(body)), kind, body, struct.pack(">I", crc)]
+
+
+def png_split_at_code(data: bytes) -> bytes | None:
+    """The same PNG with its image data re-chunked so that no chance match is contiguous.
+
+    A PNG's pixels are one zlib stream that may be cut into IDAT chunks anywhere: a cut
+    inside a `<?=` puts 12 bytes of chunk framing between its characters, and the decoded
+    pixels stay exactly the same. Re-encoding with other settings costs as much as the
+    first encode, and a large incompressible output (a 2560x2560 photo of noise is 20 MB)
+    holds a chance `<?=` about once per encode, so retries alone could refuse it. None when
+    the file is not a plain PNG whose image data can be cut (the caller re-encodes then);
+    the caller scans the result again, since the framing itself could complete a match.
+    """
+    # Memoryviews, and one copy of the image data: a noise rendition is 20 MB and two are
+    # encoded at once under the upload's memory cap.
+    view = memoryview(data)
+    head, stream, tail, i, n = [], [], [], 8, len(data)
+    try:
+        while i + 12 <= n:
+            length, kind = struct.unpack(">I4s", data[i : i + 8])
+            if kind == b"IDAT":
+                if tail:  # image data must be consecutive; this file is not ours
+                    return None
+                stream.append(view[i + 8 : i + 8 + length])
+            else:
+                (tail if stream else head).append(view[i : i + 12 + length])
+            i += 12 + length
+    except struct.error:
+        return None
+    if not stream or i != n:
+        return None
+    pixels = b"".join(stream)
+    cuts = {m.start() + 1 for m in MARKUP.finditer(pixels)}
+    cuts |= {m.start() + 1 for m in PHP.finditer(pixels)}
+    if not cuts:
+        return None
+    bounds = sorted(cuts | set(range(0, len(pixels), _IDAT_BYTES)) | {len(pixels)})
+    pieces = memoryview(pixels)
+    parts = [view[:8], *head]
+    for start, end in itertools.pairwise(bounds):
+        parts += _png_chunk(b"IDAT", pieces[start:end])
+    return b"".join([*parts, *tail])

@@ -7,6 +7,7 @@ and bench/upload_bench.py.
 from __future__ import annotations
 
 import io
+import random
 import struct
 import zlib
 from functools import cache
@@ -62,6 +63,15 @@ def heavy_png() -> bytes:
     most work per upload byte a legitimate-looking PNG costs (noise encodes slowly)."""
     noise = Image.effect_noise((1000, 1000), 64)
     return saved(noise.resize((6000, 6000), Image.Resampling.NEAREST), "PNG", compress_level=1)
+
+
+@cache
+def noise_png() -> bytes:
+    """2560x2560 of RGB noise (19.7 MB, incompressible): the most encoding work a PNG under
+    the 20 MB limit can ask for, since every rendition is noise too; its 20 MB PNG
+    renditions hold a chance `<?=` about once each, which used to cost retries and refusals."""
+    pixels = random.Random(16).randbytes(2560 * 2560 * 3)
+    return saved(Image.frombytes("RGB", (2560, 2560), pixels), "PNG", compress_level=1)
 
 
 BOMBS = {
