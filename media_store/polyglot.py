@@ -194,7 +194,8 @@ def png_split_at_code(data: bytes) -> bytes | None:
     pixels stay exactly the same. Re-encoding with other settings costs as much as the
     first encode, and a large incompressible output (a 2560x2560 photo of noise is 20 MB)
     holds a chance `<?=` about once per encode, so retries alone could refuse it. None when
-    the file is not a plain PNG whose image data can be cut (the caller re-encodes then);
+    the file is not a plain PNG whose image data can be cut, or when its pixels hold code
+    no chance writes (the caller re-encodes then, and refuses what still shows code);
     the caller scans the result again, since the framing itself could complete a match.
     """
     # Memoryviews, and one copy of the image data: a noise rendition is 20 MB and two are
@@ -216,8 +217,12 @@ def png_split_at_code(data: bytes) -> bytes | None:
     if not stream or i != n:
         return None
     pixels = b"".join(stream)
-    cuts = {m.start() + 1 for m in MARKUP.finditer(pixels)}
-    cuts |= {m.start() + 1 for m in PHP.finditer(pixels)}
+    php = list(PHP.finditer(pixels))
+    if any(m.group(0) != b"<?=" for m in php):
+        # `<?php` or `$_GET` (5+ bytes) does not happen by chance (about once in 10^11
+        # bytes): a file crafted so that its pixels spell code is refused, not mended.
+        return None
+    cuts = {m.start() + 1 for m in MARKUP.finditer(pixels)} | {m.start() + 1 for m in php}
     if not cuts:
         return None
     bounds = sorted(cuts | set(range(0, len(pixels), _IDAT_BYTES)) | {len(pixels)})

@@ -178,3 +178,15 @@ def test_a_real_photo_is_accepted_with_every_size(
     assert item.status == MediaItem.Status.READY
     names = {r["name"] for r in item.renditions}
     assert {"full", "thumbnail", "medium", "large", "2048x2048", "2048x2048-webp"} <= names
+
+
+def test_a_png_crafted_so_its_pixels_spell_php_is_refused_not_mended(client, author, settings):
+    # Its deflated rows spell `<?=$_GET[0]($_POST[1]);?>`: a chance `<?=` in a large
+    # rendition is cut apart, but code no chance writes means the file was made for it.
+    path = corpus("images", "payloads", "PNG_32x32_resize_bypass_use_LFI.png")
+    login(client, author)
+    response = upload(client, path.read_bytes(), path.name)
+    assert response.status_code == 400, response.content
+    assert "program code" in response.json()["error"]
+    assert not MediaItem.objects.exists()
+    assert stored_files(Path(settings.MEDIA_ROOT)) == []

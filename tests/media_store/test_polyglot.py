@@ -121,8 +121,8 @@ def _stored_png(rows: list[bytes]) -> bytes:
     )
 
 
-def test_a_png_holding_a_php_opener_in_its_pixels_is_cut_apart_with_the_same_pixels():
-    rows = [bytes(range(40, 72)), b"ab<?=$_GET[0]?>cd<?php echo 1;?>xyz01234", bytes(32)]
+def test_a_chance_php_opener_in_a_pngs_pixels_is_cut_apart_with_the_same_pixels():
+    rows = [bytes(range(40, 72)), b"ab<?=cd\x81\x02<?=xyz01234", bytes(32)]
     rows = [row[:32].ljust(32, b"\0") for row in rows]
     data = _stored_png(rows)
     assert find_code(data, "PNG") is not None
@@ -130,6 +130,12 @@ def test_a_png_holding_a_php_opener_in_its_pixels_is_cut_apart_with_the_same_pix
     assert find_code(split, "PNG") is None
     before, after = Image.open(io.BytesIO(data)), Image.open(io.BytesIO(split))
     assert after.size == before.size and after.tobytes() == before.tobytes()
+
+
+@pytest.mark.parametrize("code", [b"<?=$_GET[0]?>", b"<?php echo 1;?>", b"$_POST[1]"])
+def test_code_no_chance_writes_is_not_mended_but_left_to_be_refused(code):
+    rows = [bytes(range(40, 72)), (b"ab" + code).ljust(32, b"\0"), bytes(32)]
+    assert png_split_at_code(_stored_png(rows)) is None
 
 
 def test_a_noise_png_too_large_to_be_clean_by_chance_is_accepted_and_clean():
