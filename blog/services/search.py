@@ -255,7 +255,8 @@ class SearchResults:
         if not self._planned:
             self._planned = True
             for prefix in self.prefixes:
-                found = SearchTerm.objects.filter(term__startswith=prefix, entries__gt=0)
+                # istartswith: LIKE without BINARY on MariaDB, so a range of the primary key.
+                found = SearchTerm.objects.filter(term__istartswith=prefix, entries__gt=0)
                 found = found.exclude(term="").order_by("-entries", "term")[:PREFIX_WORDS]
                 words = dict(found.values_list("term", "entries"))
                 self.groups.append(_Group(list(words), sum(words.values())))
@@ -360,7 +361,7 @@ class SearchResults:
                 cursor.execute(f"SELECT COUNT(*) FROM ({sql}) c", params)  # noqa: S608
                 found = cursor.fetchone()[0]
             estimate *= found / min(walked.entries, PHRASE_CANDIDATES)
-        return max(round(estimate, -1 if estimate >= 100 else 0), 1) if estimate else 0
+        return max(int(round(estimate, -1 if estimate >= 100 else 0)), 1) if estimate else 0
 
     def __len__(self) -> int:
         return self.count()
@@ -372,15 +373,16 @@ class SearchResults:
         if (stop is not None and stop <= start) or not self._lookup():
             return []
         sql, params = self._matches(stop)
+        # The page's entries in the same query, their text included for the snippets.
         with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            ids = [row[0] for row in cursor.fetchall()[start:]]
-        entries = SearchEntry.objects.in_bulk(ids)
-        return [
-            SearchHit(pk, entries[pk].title, entries[pk].text, self.terms)
-            for pk in ids
-            if pk in entries
-        ]
+            cursor.execute(
+                f"SELECT m.post_id, e.title, e.text FROM ({sql}) m"  # noqa: S608
+                f" JOIN {_ENTRIES} e ON e.post_id = m.post_id"
+                " ORDER BY m.impact DESC, m.published_at DESC, m.post_id DESC",
+                params,
+            )
+            rows = cursor.fetchall()[start:]
+        return [SearchHit(pk, title, text, self.terms) for pk, title, text in rows]
 
 
 def post_search(*, query: str, kinds=(Post.Kind.POST,), include=None, exclude=None):
