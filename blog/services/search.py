@@ -101,6 +101,8 @@ def _refresh(ids: set[int], *, count_terms: bool) -> int:
         for entry in entries
         for term, impact in impacts(entry.title, entry.text).items()
     ]
+    # In primary-key order: each insert lands next to the last one in the index.
+    postings.sort(key=lambda p: (p.term, p.impact, p.published_at, p.post_id))
     SearchPosting.objects.bulk_create(postings, batch_size=5000)
     if count_terms:
         counts.update(p.term for p in postings)
