@@ -286,9 +286,12 @@ class SearchResults:
                 sql += f" AND p.post_id {op} ({', '.join(['%s'] * len(ids))})"
                 params += list(ids)
         for group in self.groups[1:]:
+            # A scalar subquery, not EXISTS: MariaDB turns EXISTS into a semi-join that
+            # reads the other word's whole posting list first; this is one (post, term)
+            # index lookup per walked row, and the walk stops when the page is full.
             sql += (
-                f" AND EXISTS (SELECT 1 FROM {_POSTINGS} q WHERE q.post_id = {walked}"  # noqa: S608
-                f" AND q.term IN ({', '.join(['%s'] * len(group.words))}))"
+                f" AND (SELECT 1 FROM {_POSTINGS} q WHERE q.post_id = {walked}"  # noqa: S608
+                f" AND q.term IN ({', '.join(['%s'] * len(group.words))}) LIMIT 1) IS NOT NULL"
             )
             params += group.words
         for phrase in self.phrases:
