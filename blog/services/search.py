@@ -150,17 +150,22 @@ def search_entries_rebuild(*, batch: int = 1000, progress=None) -> int:
             written += _refresh(set(ids), count_terms=False)
         last, done = ids[-1], done + len(ids)
         say(f"indexed {done:,}/{total:,} posts")
+    say("counting the posts of each word")
+    _recount_terms()
+    return written
+
+
+def _recount_terms() -> None:
+    """Every word's count of entries from the postings, and the entries' own (term "")."""
     with transaction.atomic():
-        say("counting the posts of each word")
         SearchTerm.objects.all().delete()
         # Table names are constants: one INSERT ... SELECT instead of a row per word.
         with connection.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {SearchTerm._meta.db_table} (term, entries) "  # noqa: S608
-                f"SELECT term, COUNT(*) FROM {SearchPosting._meta.db_table} GROUP BY term"
+                f"SELECT term, COUNT(*) FROM {_POSTINGS} GROUP BY term"
             )
         SearchTerm.objects.create(term="", entries=SearchEntry.objects.count())
-    return written
 
 
 # --- the plan of a query ------------------------------------------------------------
