@@ -6,16 +6,18 @@
 
 The posts go into a database of their own (`--database`, default cloudblog_searchbench on
 DATABASE_URL's server, else mysql://root@127.0.0.1:3306/), dropped and migrated afresh
-unless --reuse. Their text is generated: titles of 3-9 words and bodies of 80-400, drawn
-from a vocabulary of real words and made-up ones with a Zipf-like distribution, so some
-words are in most posts and most words are in a handful. Rows go in with bulk inserts,
-and the search entries with them, in batches (seed_posts()).
+unless --reuse. They are the bulk demo's (blog/demo_bulk.py, `words="zipf"`: each post a
+title and body of its own from a Zipf-like vocabulary, so the commonest word is in about
+half the posts and most words in a handful), with their search entries and postings
+written by the search rebuild, as `seed_demo --mode bulk --words zipf` makes them.
 
 Each row of the report is one kind of query asked `--runs` times through the Django test
 client (the whole search page: SQL, template, snippets), after one warm-up: the time per
-request (p50, p99), the SQL queries per request, and how many posts matched. The report
-starts with the machine and its load average, and is also written as JSON
-(bench/results/<date>-search.json). See bench/README.md, "Search".
+request (p50, p99), the time in SQL alone (p50, p99), CPU seconds of this process per
+request, the SQL queries per request, the rows MariaDB's storage engine read per request
+(the Handler_read_* counters: load-independent), and how many posts matched ("~" when the
+page says "about"). The report starts with the machine and its load average, and is also
+written as JSON (bench/results/<date>-search.json). See bench/README.md, "Search".
 """
 
 from __future__ import annotations
@@ -24,97 +26,15 @@ import argparse
 import json
 import os
 import platform
-import random
 import statistics
 import sys
 import time
-from datetime import datetime, timedelta
-from itertools import accumulate
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-
-# Real words first, most common first (stopwords of InnoDB's list left out on purpose:
-# they are never indexed); the made-up tail gives the rare words.
-_REAL_TEXT = """
-data server cache query database page post user time code site request test build python
-django redis deploy image team night light water garden river system file network memory
-release design error report search index table field model view template storage queue
-worker thread process backup restore cluster replica latency traffic session cookie login
-admin editor author draft comment feed theme plugin widget menu sidebar footer header media
-photo camera travel mountain coffee morning weekend kitchen recipe bread flour butter sugar
-kayak harbour island forest winter summer autumn spring letter story chapter history museum
-market street bridge station window garden tomato basil lemon orange paper pencil guitar
-piano violin concert festival stadium football tennis cycling running marathon sunrise
-"""
-REAL = _REAL_TEXT.split()
-_SYLLABLE_TEXT = "ka lo mi ren tu sa vor qui del an ost pe bra zu nik tor el fa gin ho"
-SYLLABLES = _SYLLABLE_TEXT.split()
-
-
-def vocabulary(rng: random.Random, size: int = 30_000) -> tuple[list[str], list[float]]:
-    words, seen = list(REAL), set(REAL)
-    while len(words) < size:
-        word = "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 4)))
-        if word not in seen:
-            seen.add(word)
-            words.append(word)
-    # Ranks start at 50: the fifty commonest words of English are function words, which
-    # InnoDB does not index; so the commonest word here is in about half the posts.
-    return words, list(accumulate(1 / (rank + 50) ** 1.05 for rank in range(size)))
-
-
-def seed_posts(count: int, *, rng: random.Random, batch: int = 2000) -> None:
-    """`count` published posts and their search entries, by bulk inserts.
-
-    Kept small and self-contained so it can join the other pages' seeder (scale_bench).
-    """
-    from django.contrib.auth import get_user_model
-    from django.db import transaction
-    from django.utils import timezone
-
-    from blog.models import Post, SearchEntry
-    from blog.searchtext import indexed_text
-
-    words, weights = vocabulary(rng)
-    now = timezone.now()
-    User = get_user_model()
-    authors = [User.objects.get_or_create(username=f"writer{n}")[0] for n in range(5)]
-    for start in range(0, count, batch):
-        posts = []
-        for n in range(start, min(start + batch, count)):
-            title = " ".join(rng.choices(words, cum_weights=weights, k=rng.randint(3, 9)))
-            paragraphs = [
-                " ".join(rng.choices(words, cum_weights=weights, k=rng.randint(20, 100)))
-                for _ in range(rng.randint(2, 4))
-            ]
-            posts.append(
-                Post(
-                    title=title.capitalize(),
-                    slug=f"bench-{n}",
-                    body="\n\n".join(paragraphs),
-                    body_html="".join(f"<p>{p}</p>" for p in paragraphs),
-                    author=authors[n % len(authors)],
-                    status=Post.Status.PUBLISHED,
-                    published_at=now - timedelta(minutes=n + 1),
-                )
-            )
-        with transaction.atomic():
-            Post.objects.bulk_create(posts)
-            SearchEntry.objects.bulk_create(
-                SearchEntry(
-                    post_id=p.pk,
-                    kind=p.kind,
-                    published_at=p.published_at,
-                    title=p.title,
-                    text=indexed_text(body_html=p.body_html, excerpt="", password=""),
-                )
-                for p in posts
-            )
-        print(f"  seeded {min(start + batch, count):,} posts", end="\r", flush=True)
-    print()
 
 
 def _prepare(database: str, server: str, posts: int, reuse: bool) -> None:
@@ -143,17 +63,31 @@ def _machine() -> dict:
 
 def _queries() -> list[tuple[str, str]]:
     """(label, query): words picked by how many posts hold them, from the seed's vocabulary."""
-    words, _ = vocabulary(random.Random(2024))
+    from blog.demo_bulk import zipf_vocabulary
+
+    words, _ = zipf_vocabulary()
     return [
         ("common word", words[0]),  # in about half the posts
         ("common word, page 5", words[1]),
         ("two common words", f"{words[2]} {words[3]}"),
-        ("rare word", words[20_000]),
         ("medium word", words[150]),
+        ("rare word", words[20_000]),
         ("phrase of two common words", f'"{words[0]} {words[1]}"'),
         ("prefix (typed with *)", words[5][:4] + "*"),
         ("no match", "zzzzqqq"),
     ]
+
+
+def _rows_read(cursor) -> int:
+    """Rows the storage engine handed MariaDB in this session so far: the Handler_read_*
+    counters, index lookups (Handler_read_key) and the steps of scans alike."""
+    cursor.execute("SHOW SESSION STATUS LIKE 'Handler_read%'")
+    return sum(int(value) for _, value in cursor.fetchall())
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(len(ordered) * share))], 1)
 
 
 def measure(runs: int) -> list[dict]:
@@ -168,27 +102,40 @@ def measure(runs: int) -> list[dict]:
     for label, query in _queries():
         params = {"q": query, **({"page": 5} if "page 5" in label else {})}
         client.get("/search/", params, HTTP_HOST="127.0.0.1")  # warm-up
-        times = []
+        times, sql_times, cpu, read = [], [], [], []
         for _ in range(runs):
-            started = time.perf_counter()
-            response = client.get("/search/", params, HTTP_HOST="127.0.0.1")
+            with connection.cursor() as cursor:
+                before = _rows_read(cursor)
+            started, cpu_started = time.perf_counter(), time.process_time()
+            with CaptureQueriesContext(connection) as captured:
+                response = client.get("/search/", params, HTTP_HOST="127.0.0.1")
             times.append((time.perf_counter() - started) * 1000)
+            cpu.append((time.process_time() - cpu_started) * 1000)
+            sql_times.append(sum(float(q["time"]) for q in captured.captured_queries) * 1000)
+            with connection.cursor() as cursor:
+                read.append(_rows_read(cursor) - before)
             assert response.status_code == 200, (query, response.status_code)
-        with CaptureQueriesContext(connection) as captured:
-            client.get("/search/", params, HTTP_HOST="127.0.0.1")
-        times.sort()
+        results = post_search(query=query)
         row = {
             "label": label,
             "query": query,
-            "matches": post_search(query=query).count(),
+            "matches": results.count(),
+            "approximate": results.approximate,
             "p50_ms": round(statistics.median(times), 1),
-            "p99_ms": round(times[min(len(times) - 1, int(len(times) * 0.99))], 1),
+            "p99_ms": _percentile(times, 0.99),
+            "sql_p50_ms": round(statistics.median(sql_times), 1),
+            "sql_p99_ms": _percentile(sql_times, 0.99),
+            "cpu_ms": round(statistics.median(cpu), 1),
+            "rows_read": int(statistics.median(read)),
             "queries": len(captured),
         }
         rows.append(row)
+        matches = ("~" if row["approximate"] else "") + f"{row['matches']:,}"
         print(
-            f"{label:30} {query!r:26} {row['matches']:>7,} matches  p50 {row['p50_ms']:7.1f} ms"
-            f"  p99 {row['p99_ms']:7.1f} ms  {row['queries']} queries",
+            f"{label:28} {query!r:22} {matches:>8} matches  p50 {row['p50_ms']:6.1f}"
+            f"  p99 {row['p99_ms']:6.1f} ms  SQL p50 {row['sql_p50_ms']:5.1f} p99"
+            f" {row['sql_p99_ms']:5.1f} ms  CPU {row['cpu_ms']:5.1f} ms"
+            f"  {row['rows_read']:>6,} rows read  {row['queries']} queries",
             flush=True,
         )
     return rows
@@ -220,8 +167,10 @@ def main(argv=None) -> None:
     print(f"machine: {host['cpu']}, {host['cores']} cores, load {host['load_average']}")
     call_command("migrate", verbosity=0)
     if not args.reuse:
+        from blog.demo_bulk import seed_bulk
+
         started = time.perf_counter()
-        seed_posts(args.posts, rng=random.Random(2024))
+        seed_bulk(posts=args.posts, words="zipf", progress=lambda line: print(line, flush=True))
         print(f"seeded {args.posts:,} posts in {time.perf_counter() - started:.0f} s")
     print(f"{Post.objects.count():,} posts; {args.runs} requests per row")
     rows = measure(args.runs)

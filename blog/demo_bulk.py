@@ -12,6 +12,12 @@ make list pages realistic, not copied from a particular site): about 30 posts a 
 one author per 2,000 posts, a few dozen categories of very different sizes (the biggest
 holds about a third of the posts), one tag per 50 posts chosen with a long tail, and
 about two comments per post, most posts having none and a few having dozens.
+
+`words="zipf"` (`seed_demo --words zipf`, the search bench) gives every post a text of
+its own instead: titles of 3-9 words and bodies of 40-180 drawn from a vocabulary of
+30,000 words with a Zipf-like distribution, so the commonest word is in about half the
+posts, a hundred words in about a tenth, and most words in a handful. The site search's
+entries and postings are written at the end, by the search rebuild.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import random
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from itertools import accumulate
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -30,6 +37,7 @@ from django.utils.text import slugify
 from blog import demo, roles
 from blog.models import Category, Comment, Post, Tag
 from blog.rendering import render_comment, render_post_body
+from blog.services import search
 
 BATCH = 2_000
 POSTS_PER_DAY = 30
@@ -89,6 +97,58 @@ def _tags(count: int) -> list[Tag]:
         Tag(slug=slug, name=f"Label {slug[6:]}") for slug in names if slug not in existing
     )
     return found + list(Tag.objects.filter(slug__in=names).order_by("slug"))
+
+
+# Real words first, commonest first (English's function words left out: the search does
+# not index them); then made-up ones for the long tail of rare words.
+_REAL_TEXT = """
+data server cache query database page post user time code site request test build python
+django redis deploy image team night light water garden river system file network memory
+release design error report search index table field model view template storage queue
+worker thread process backup restore cluster replica latency traffic session cookie login
+admin editor author draft comment feed theme plugin widget menu sidebar footer header media
+photo camera travel mountain coffee morning weekend kitchen recipe bread flour butter sugar
+kayak harbour island forest winter summer autumn spring letter story chapter history museum
+market street bridge station window tomato basil lemon orange paper pencil guitar piano
+violin concert festival stadium football tennis cycling running marathon sunrise
+"""
+_REAL_WORDS = _REAL_TEXT.split()
+_SYLLABLE_TEXT = "ka lo mi ren tu sa vor qui del an ost pe bra zu nik tor el fa gin ho"
+_SYLLABLES = _SYLLABLE_TEXT.split()
+VOCABULARY_WORDS = 30_000
+
+
+def zipf_vocabulary(seed: int = demo.SEED) -> tuple[list[str], list[float]]:
+    """The words of `words="zipf"` posts, commonest first, and their cumulative weights.
+
+    The weight of rank r is 1/(r + 30)^1.05: with bodies of 40-180 words the first word is
+    in about 48 % of the posts, rank 150 in about 10 %, rank 20,000 in under 0.1 %.
+    """
+    rng = random.Random(seed)
+    words, seen = list(_REAL_WORDS), set(_REAL_WORDS)
+    while len(words) < VOCABULARY_WORDS:
+        word = "".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(2, 4)))
+        if word not in seen:
+            seen.add(word)
+            words.append(word)
+    return words, list(accumulate(1 / (rank + 30) ** 1.05 for rank in range(len(words))))
+
+
+class _ZipfText:
+    """A title and a body of their own for each post, from zipf_vocabulary()."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.words, self.weights = zipf_vocabulary()
+
+    def _pick(self, count: int) -> str:
+        return " ".join(self.rng.choices(self.words, cum_weights=self.weights, k=count))
+
+    def post(self) -> tuple[str, str, str]:
+        """(title, body, body_html): Markdown paragraphs and the HTML they render to."""
+        title = self._pick(self.rng.randint(3, 9)).capitalize()
+        paragraphs = [self._pick(self.rng.randint(20, 60)) for _ in range(self.rng.randint(2, 3))]
+        return title, "\n\n".join(paragraphs), "".join(f"<p>{p}</p>" for p in paragraphs)
 
 
 def _zipf_weights(n: int, skew: float = 1.0) -> list[float]:
@@ -157,9 +217,19 @@ def _status(n: int, now, when) -> tuple[str, object]:
 
 
 def seed_bulk(
-    *, posts: int, now=None, progress: Callable[[str], None] | None = None
+    *,
+    posts: int,
+    now=None,
+    words: str = "demo",
+    progress: Callable[[str], None] | None = None,
 ) -> demo.Summary:
-    """Create `posts` posts (mostly published) with their people, taxonomy and comments."""
+    """Create `posts` posts (mostly published) with their people, taxonomy and comments.
+
+    `words`: "demo" reuses a few dozen rendered demo bodies; "zipf" writes each post a text
+    of its own (_ZipfText) for the search bench.
+    """
+    if words not in ("demo", "zipf"):
+        raise ValueError(f"words must be 'demo' or 'zipf', not {words!r}")
     rng = random.Random(demo.SEED)
     now = now or timezone.now()
     say = progress or (lambda message: None)
@@ -173,6 +243,7 @@ def seed_bulk(
         users=len(people), categories=len(categories), tags=len(tags), pages=len(demo.PAGES)
     )
     bodies = _bodies(rng)
+    zipf = _ZipfText(rng) if words == "zipf" else None
     comments = _Comments(rng)
     category_weights = _zipf_weights(len(categories), 1.1)
     tag_weights = _zipf_weights(len(tags), 0.9)
@@ -188,6 +259,9 @@ def seed_bulk(
             title, _, _, _ = demo.TOPICS[n % len(demo.TOPICS)]
             title = f"{title} (part {n // len(demo.TOPICS) + 1})"
             body, html, excerpt = bodies[n % len(bodies)]
+            if zipf:
+                title, body, html = zipf.post()
+                excerpt = ""
             status, published_at = _status(n, now, when)
             public = status == Post.Status.PUBLISHED
             rows.append(
@@ -221,6 +295,8 @@ def seed_bulk(
         rate = done / max(time.monotonic() - started, 1e-6)
         say(f"seeded {done:,}/{posts:,} posts ({rate:,.0f} posts/s)")
     summary.comments, summary.pending = comments.made, comments.pending
+    # The site search's entries and postings, from the posts as the services would write them.
+    search.search_entries_rebuild(progress=say)
     return summary
 
 

@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 
 from blog.excerpts import html_excerpt
 
@@ -321,6 +322,54 @@ class SearchEntry(models.Model):
 
     def get_absolute_url(self) -> str:
         return self.post.get_absolute_url()
+
+
+class SearchPosting(models.Model):
+    """One word of one post's search entry, with its impact (blog.searchtext.impacts).
+
+    The primary key (term, impact, published_at, post) keeps each word's posts in the
+    order results are shown (best, then newest), so the top posts for a word are the first
+    rows of an index range, whatever share of the posts holds it (README, "Search"); the
+    entry's kind and date are copied here so that range needs no other table. The (post,
+    term) index answers "does this post hold that word" and finds a post's rows when its
+    entry is written again. Written with the entries, by blog/services/search.py only.
+    """
+
+    pk = models.CompositePrimaryKey("term", "impact", "published_at", "post")
+    term = models.CharField(max_length=84)
+    impact = models.PositiveIntegerField()
+    published_at = models.DateTimeField()
+    post = models.ForeignKey(
+        SearchEntry, on_delete=models.CASCADE, db_index=False, related_name="+"
+    )
+    kind = models.CharField(max_length=10, choices=Post.Kind.choices)
+
+    class Meta:
+        ordering = ["term", "-impact", "-published_at", "-post"]
+        indexes = [models.Index(fields=["post", "term"], name="search_posting_post_term")]
+
+    def __str__(self) -> str:
+        return f"{self.term} in {self.post_id} ({self.impact})"
+
+    def get_absolute_url(self) -> str:
+        return self.post.get_absolute_url()
+
+
+class SearchTerm(models.Model):
+    """How many search entries hold a word: the result count, and which word of a query to
+    walk first. The empty term counts the entries themselves."""
+
+    term = models.CharField(max_length=84, primary_key=True)
+    entries = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["term"]
+
+    def __str__(self) -> str:
+        return f"{self.term}: {self.entries}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("blog:search") + "?" + urlencode({"q": self.term})
 
 
 class Revision(models.Model):

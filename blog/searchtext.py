@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 
 from django.utils.html import escape, strip_tags
@@ -18,6 +20,15 @@ SNIPPET_WORDS = 30
 _WORD = re.compile(r"\w+")
 _TOKEN = re.compile(r'"([^"]*)"|[^\s"]+')
 MAX_WORD_CHARS = 84  # InnoDB's innodb_ft_max_token_size: longer words are not indexed
+MIN_WORD_CHARS = 3  # as InnoDB's innodb_ft_min_token_size: shorter words are not indexed
+# InnoDB's default stopword list (information_schema.INNODB_FT_DEFAULT_STOPWORD): English
+# function words in most posts, which say nothing about any one post. Left out of the
+# postings (blog.SearchPosting) and out of queries, on every database.
+_STOPWORD_TEXT = (
+    "a about an are as at be by com de en for from how i in is it la of on or that the"
+    " this to was what when where who will with und www"
+)
+STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 PREFIX_MIN_CHARS = 3  # a shorter prefix would expand to a large part of the vocabulary
 _BLOCK_END = re.compile(r"</(p|div|li|h[1-6]|pre|blockquote|tr|td|th|figcaption)>|<br\s*/?>", re.I)
 
@@ -135,3 +146,45 @@ def indexed_text(*, body_html: str, excerpt: str, password: str) -> str:
     if password:
         return ""
     return " ".join(part for part in (" ".join(excerpt.split()), plain_text(body_html)) if part)
+
+
+# --- the postings: which posts hold a word, best first ---------------------------------
+
+TITLE_WEIGHT = 10  # a word in the title counts as ten in the text (as bm25() is given on SQLite)
+_K1, _B, _AVERAGE_WORDS = 1.2, 0.75, 300  # BM25's usual k1 and b; a typical post's length
+IN_TITLE = 1 << 16  # the impact's high bit: every title hit above every text-only hit
+_SCORE_SCALE = 20_000  # BM25's term factor is below k1 + 1 = 2.2, so the score fits under IN_TITLE
+
+
+def fold(word: str) -> str:
+    """A word as the postings hold it: lower case, accents dropped (café and cafe are one)."""
+    decomposed = unicodedata.normalize("NFKD", word.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def indexable(word: str) -> bool:
+    """Whether a (folded) word has postings: not a stopword, not shorter than three letters."""
+    return MIN_WORD_CHARS <= len(word) <= MAX_WORD_CHARS and word not in STOPWORDS
+
+
+def impacts(title: str, text: str) -> dict[str, int]:
+    """Each indexed word of a post and its impact: how well the post answers that word.
+
+    BM25's per-word factor, tf·(k1+1) / (tf + k1·(1 - b + b·length/average)), with a title
+    occurrence counted as TITLE_WEIGHT text ones, scaled to an integer, plus IN_TITLE when
+    the word is in the title. It is fixed when the post is indexed (the average length is a
+    constant, and the word's rarity, BM25's idf, is the same for every post of the word, so
+    it does not change their order), which is what lets the top posts of a word be read in
+    order from an index.
+    """
+    in_title = Counter(w for w in map(fold, _WORD.findall(title)) if indexable(w))
+    words = [w for w in map(fold, _WORD.findall(text)) if indexable(w)]
+    in_text = Counter(words)
+    length = len(words) + sum(in_title.values())
+    norm = _K1 * (1 - _B + _B * length / _AVERAGE_WORDS)
+    found = {}
+    for word in in_title.keys() | in_text.keys():
+        tf = TITLE_WEIGHT * in_title[word] + in_text[word]
+        score = round(tf * (_K1 + 1) / (tf + norm) * _SCORE_SCALE)
+        found[word] = min(score, IN_TITLE - 1) + (IN_TITLE if word in in_title else 0)
+    return found

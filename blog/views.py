@@ -24,6 +24,7 @@ from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
+from django.template.defaultfilters import pluralize
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -314,9 +315,18 @@ def search(request):
         "heading": f"Search results for “{query}”" if query else "Search",
         "query": query,
         "unsearchable": bool(query) and not results.searchable,
+        "found": _found(results) if results.searchable else "",
         "feeds": [],
     }
     return render(request, "blog/post_list.html", context)
+
+
+def _found(results) -> str:
+    """ "3 posts found", or "About 48,070 posts found" when the count is an estimate
+    (a word in many posts: README, "Search")."""
+    count = results.count()
+    line = f"{count:,} post{pluralize(count)} found"
+    return f"About {line}" if results.approximate else line
 
 
 # --- single posts and pages -------------------------------------------------

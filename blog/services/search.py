@@ -1,4 +1,4 @@
-"""Site search: the entries the full-text index holds, and the queries over them.
+"""Site search: the entries, their word postings, and the queries over them.
 
 A post has a search entry only while it is published or scheduled, and a password-
 protected post's entry holds its title alone (blog.searchtext.indexed_text): what a
@@ -6,36 +6,50 @@ search may find is decided when the entry is written, not by each query. The pos
 services call search_entries_refresh() in their own transaction, so an entry never
 disagrees with a committed post.
 
-MariaDB/MySQL answer with InnoDB FULLTEXT in boolean mode, SQLite with FTS5 and bm25
-(migration 0011 makes either). Every door that searches (the site, /wp/v2/search,
-?search= on posts and pages) goes through this module.
+Queries are answered from blog.SearchPosting, an inverted index of our own ordered by
+impact per word (migration 0014), the same on MariaDB, Aurora MySQL and SQLite: InnoDB
+FULLTEXT reads and scores every post that holds a word before it can sort, which took
+seconds for a word in half of 100,000 posts (bench/README.md, "Search"). Every door that
+searches (the site, /wp/v2/search, ?search= on posts and pages) goes through this module.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db import connection
-from django.db.models import Q
+from django.db import connection, transaction
+from django.db.models import F, Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
-from blog.models import Post, SearchEntry
-from blog.searchtext import SNIPPET_WORDS, Term, has_match, highlight, indexed_text, parse_query
+from blog.models import Post, SearchEntry, SearchPosting, SearchTerm
+from blog.searchtext import (
+    SNIPPET_WORDS,
+    Term,
+    fold,
+    has_match,
+    highlight,
+    impacts,
+    indexable,
+    indexed_text,
+    parse_query,
+)
 
 INDEXED_STATUSES = (Post.Status.PUBLISHED, Post.Status.FUTURE)
-# InnoDB's default stopword list (information_schema.INNODB_FT_DEFAULT_STOPWORD): in boolean
-# mode a required stopword or a word under innodb_ft_min_token_size (3) matches no row at
-# all, so such words are left out of a MariaDB query rather than emptying its result.
-_STOPWORDS = "a about an are as at be by com de en for from how i in is it la of on or that the"
-INNODB_STOPWORDS = frozenset(
-    f"{_STOPWORDS} this to was what when where who will with und www".split()
-)
-INNODB_MIN_TOKEN = 3
-_TABLE = "blog_searchentry"
-_FTS = "blog_searchentry_fts"
+# A word in at most this many entries gets an exact count of its matches (an index range of
+# that many rows); a commoner one "about N", from the counts kept per word, as a web search
+# engine does: counting 50,000 matches exactly would read 50,000 rows for every page.
+EXACT_COUNT_UP_TO = 2_000
+# A prefix (`kayak*`) stands for this many of the indexed words it begins, the commonest.
+PREFIX_WORDS = 30
+# A phrase is looked for among this many of its rarest word's best posts (a bound on work).
+PHRASE_CANDIDATES = 3_000
+_ENTRIES = "blog_searchentry"
+_POSTINGS = "blog_searchposting"
+_ORDER = "impact DESC, published_at DESC, post_id DESC"  # the postings' primary key, backwards
 
 
 # --- the entries -----------------------------------------------------------------------
@@ -52,74 +66,148 @@ def _entry(post: Post) -> SearchEntry:
 
 
 def search_entries_refresh(*, post_ids: Iterable[int]) -> int:
-    """Make these posts' entries say what the posts now are; returns how many entries exist.
+    """Make these posts' entries and postings say what the posts now are; returns how many
+    entries exist.
 
     Called by every service that changes a post's status, dates, title, text or password,
     inside its transaction. Posts that are not published or scheduled lose their entry.
     """
-    ids = set(post_ids)
+    return _refresh(set(post_ids), count_terms=True)
+
+
+def _refresh(ids: set[int], *, count_terms: bool) -> int:
     if not ids:
         return 0
     posts = Post.objects.filter(
         pk__in=ids, status__in=INDEXED_STATUSES, published_at__isnull=False
     ).only("id", "kind", "published_at", "title", "body_html", "excerpt", "password")
     entries = [_entry(post) for post in posts]
+    counts = Counter()
+    old = SearchPosting.objects.filter(post_id__in=ids)
+    if count_terms:
+        counts.subtract(old.values_list("term", flat=True))
+        counts.subtract([""] * SearchEntry.objects.filter(post_id__in=ids).count())
+    old.delete()
     SearchEntry.objects.filter(post_id__in=ids).delete()
     SearchEntry.objects.bulk_create(entries)
+    # Rows, not model instances: a rebuild writes about a hundred per post, and building
+    # Django objects for them cost more CPU than the inserts. In primary-key order, so each
+    # insert lands next to the last one in the index.
+    adapt = connection.ops.adapt_datetimefield_value
+    postings = sorted(
+        (term, impact, adapt(entry.published_at), entry.post_id, entry.kind)
+        for entry in entries
+        for term, impact in impacts(entry.title, entry.text).items()
+    )
+    with connection.cursor() as cursor:
+        for at in range(0, len(postings), 5000):
+            cursor.executemany(
+                f"INSERT INTO {_POSTINGS} (term, impact, published_at, post_id, kind)"  # noqa: S608
+                " VALUES (%s, %s, %s, %s, %s)",
+                postings[at : at + 5000],
+            )
+    if count_terms:
+        counts.update(row[0] for row in postings)
+        counts.update([""] * len(entries))
+        _count_terms(counts)
     return len(entries)
 
 
-def search_entries_rebuild(*, batch: int = 1000) -> int:
-    """Every entry again, from the posts (the `search_rebuild` command); returns the count."""
-    SearchEntry.objects.exclude(
+def _count_terms(changes: Counter) -> None:
+    """Add each term's change to its count of entries, one UPDATE per distinct change."""
+    changes = {term: n for term, n in changes.items() if n}
+    if not changes:
+        return
+    SearchTerm.objects.bulk_create(
+        [SearchTerm(term=term) for term in changes], ignore_conflicts=True, batch_size=5000
+    )
+    by_change: dict[int, list[str]] = {}
+    for term, n in changes.items():
+        by_change.setdefault(n, []).append(term)
+    for n, terms in sorted(by_change.items()):
+        for at in range(0, len(terms), 5000):
+            SearchTerm.objects.filter(term__in=terms[at : at + 5000]).update(
+                entries=F("entries") + n
+            )
+
+
+def search_entries_rebuild(*, batch: int = 1000, progress=None) -> int:
+    """Every entry, posting and term count again, from the posts (the `search_rebuild`
+    command, the migration that made the postings, the bulk demo); returns the entries."""
+    say = progress or (lambda message: None)
+    stale = SearchEntry.objects.exclude(
         post__status__in=INDEXED_STATUSES, post__published_at__isnull=False
-    ).delete()
-    written, last = 0, 0
+    ).values_list("post_id", flat=True)
+    _refresh(set(stale), count_terms=False)
+    written, last, done, total = 0, 0, 0, Post.objects.count()
     while True:
         ids = list(
             Post.objects.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:batch]
         )
         if not ids:
-            return written
-        written += search_entries_refresh(post_ids=ids)
-        last = ids[-1]
+            break
+        with transaction.atomic():
+            written += _refresh(set(ids), count_terms=False)
+        last, done = ids[-1], done + len(ids)
+        say(f"indexed {done:,}/{total:,} posts")
+    say("counting the posts of each word")
+    _recount_terms()
+    return written
 
 
-# --- the query languages ---------------------------------------------------------------
+def _recount_terms() -> None:
+    """Every word's count of entries from the postings, and the entries' own (term "")."""
+    with transaction.atomic():
+        SearchTerm.objects.all().delete()
+        # Table names are constants: one INSERT ... SELECT instead of a row per word.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {SearchTerm._meta.db_table} (term, entries) "  # noqa: S608
+                f"SELECT term, COUNT(*) FROM {_POSTINGS} GROUP BY term"
+            )
+        SearchTerm.objects.create(term="", entries=SearchEntry.objects.count())
 
 
-def _boolean_mode(terms: list[Term]) -> str:
-    """MariaDB's boolean-mode string: every term required, the last one also as a prefix.
+# --- the plan of a query ------------------------------------------------------------
 
-    Built from word characters only (blog.searchtext.parse_query), so a visitor's `+-<>()~*"@`
-    can never make a syntax error or an operator.
+
+@dataclass
+class _Group:
+    """Indexed words one of which a matching post must hold (one word; a prefix's words)."""
+
+    words: list[str]
+    entries: int = 0  # how many entries hold any of them (an upper bound for a prefix)
+
+
+def _plan(terms: list[Term]) -> tuple[list[_Group], list[Term], list[str]]:
+    """(word groups, phrases to verify, prefixes to expand) of a parsed query.
+
+    A stopword or a word under three letters is left out, as InnoDB does: "the kayak"
+    finds what "kayak" finds. A phrase requires each of its indexed words, and then the
+    words in that order (_phrase_pattern).
     """
-    parts = []
+    groups: dict[str, _Group] = {}
+    phrases, prefixes = [], []
     for term in terms:
-        if term.is_phrase:
-            if any(_innodb_indexes(w) for w in term.words):
-                parts.append('+"' + " ".join(term.words) + '"')
+        words = [fold(w) for w in term.words]
+        if term.prefix:
+            prefixes.append(words[0])
             continue
-        word = term.words[0]
-        if term.prefix and word not in INNODB_STOPWORDS:
-            # The word itself as well as the prefix, so an exact hit ranks higher.
-            parts.append(f"+({word} {word}*)" if _innodb_indexes(word) else f"+{word}*")
-        elif _innodb_indexes(word):
-            parts.append(f"+{word}")
-    return " ".join(parts)
+        indexed = [w for w in words if indexable(w)]
+        for word in indexed:
+            groups.setdefault(word, _Group([word]))
+        if term.is_phrase and indexed:
+            phrases.append(term)
+    return list(groups.values()), phrases, prefixes
 
 
-def _innodb_indexes(word: str) -> bool:
-    return len(word) >= INNODB_MIN_TOKEN and word not in INNODB_STOPWORDS
+def _phrase_pattern(term: Term) -> str:
+    """A regular expression for a phrase's words in order, whatever lies between them.
 
-
-def _fts5(terms: list[Term]) -> str:
-    """FTS5's query string: each word quoted (no FTS5 syntax can get in), all required."""
-    parts = []
-    for term in terms:
-        quoted = '"' + " ".join(term.words) + '"'
-        parts.append(f"({quoted} OR {quoted}*)" if term.prefix else quoted)
-    return " AND ".join(parts)
+    Both MariaDB's REGEXP (PCRE) and Django's SQLite REGEXP (Python's re) read it; the
+    words are word characters only (parse_query), so nothing in them is an operator.
+    """
+    return r"(?i)(^|\W)" + r"\W+".join(term.words) + r"(\W|$)"
 
 
 # --- the results -----------------------------------------------------------------------
@@ -147,8 +235,13 @@ class SearchHit:
 class SearchResults:
     """The posts a query finds, best first: title matches, then relevance, then newest.
 
-    Shaped for django.core.paginator.Paginator: count() is one query, a slice is one
-    query (of entries, text included, so snippets cost nothing more).
+    Read from the postings (blog.SearchPosting, README "Search"): the rarest word of the
+    query is walked in order of impact and every other word is checked by an index lookup,
+    so a page costs about a page of rows however many posts hold the words. The order is
+    the walked word's impact (its title hits first); for two or more words that is an
+    approximation of relevance, as is "newest" (the higher post ID first among equal
+    impacts). count() is exact when the walked word is in at most EXACT_COUNT_UP_TO entries,
+    else an estimate (`approximate` is then True). Shaped for django.core.paginator.
     """
 
     def __init__(self, query: str, *, kinds=(Post.Kind.POST,), include=None, exclude=None):
@@ -156,42 +249,131 @@ class SearchResults:
         self.kinds = list(kinds)
         self.include, self.exclude = include, exclude
         self.now = timezone.now()
-        self.vendor = connection.vendor
-        self.match = _boolean_mode(self.terms) if self.vendor == "mysql" else _fts5(self.terms)
+        self.groups, self.phrases, self.prefixes = _plan(self.terms)
+        self.approximate = False
+        self._planned = False
+        self._count: int | None = None
 
     @property
     def searchable(self) -> bool:
         """False when nothing in the query can be looked up (empty, punctuation, "the")."""
-        return bool(self.match)
+        return bool(self.groups or self.prefixes)
 
-    def _where(self) -> tuple[str, list]:
+    def _lookup(self) -> bool:
+        """Each group's count of entries, the prefixes' words; False if nothing can match."""
+        if not self._planned:
+            self._planned = True
+            for prefix in self.prefixes:
+                # istartswith: LIKE without BINARY on MariaDB, so a range of the primary key.
+                found = SearchTerm.objects.filter(term__istartswith=prefix, entries__gt=0)
+                found = found.exclude(term="").order_by("-entries", "term")[:PREFIX_WORDS]
+                words = dict(found.values_list("term", "entries"))
+                self.groups.append(_Group(list(words), sum(words.values())))
+            words = [w for g in self.groups if len(g.words) == 1 for w in g.words]
+            counts = dict(
+                SearchTerm.objects.filter(term__in=[*words, ""]).values_list("term", "entries")
+            )
+            for group in self.groups:
+                if len(group.words) == 1:
+                    group.entries = counts.get(group.words[0], 0)
+            self.total = counts.get("", 0)
+            self.groups.sort(key=lambda g: g.entries)
+        return self.searchable and all(g.entries for g in self.groups)
+
+    def _where(self, walked: str) -> tuple[str, list]:
+        """Conditions on the posting `p` of a walked word (and the entry `e` for phrases):
+        the reader's rules (kind, already published, include/exclude), the other words."""
         kinds = ", ".join(["%s"] * len(self.kinds))
-        sql = f"e.kind IN ({kinds}) AND e.published_at <= %s"
+        sql = f"p.kind IN ({kinds}) AND p.published_at <= %s"
         params = [*self.kinds, connection.ops.adapt_datetimefield_value(self.now)]
         for ids, op in ((self.include, "IN"), (self.exclude, "NOT IN")):
             if ids:
-                sql += f" AND e.post_id {op} ({', '.join(['%s'] * len(ids))})"
+                sql += f" AND p.post_id {op} ({', '.join(['%s'] * len(ids))})"
                 params += list(ids)
+        for group in self.groups[1:]:
+            # A scalar subquery, not EXISTS: MariaDB turns EXISTS into a semi-join that
+            # reads the other word's whole posting list first; this is one (post, term)
+            # index lookup per walked row, and the walk stops when the page is full.
+            sql += (
+                f" AND (SELECT 1 FROM {_POSTINGS} q WHERE q.post_id = {walked}"  # noqa: S608
+                f" AND q.term IN ({', '.join(['%s'] * len(group.words))}) LIMIT 1) IS NOT NULL"
+            )
+            params += group.words
+        for phrase in self.phrases:
+            sql += " AND (e.title REGEXP %s OR e.text REGEXP %s)"
+            params += [_phrase_pattern(phrase)] * 2
         return sql, params
 
-    def _from(self) -> tuple[str, list]:
-        where, params = self._where()
-        if self.vendor == "mysql":
-            match = "MATCH(e.title, e.text) AGAINST (%s IN BOOLEAN MODE)"
-            return f"FROM {_TABLE} e WHERE {match} AND {where}", [self.match, *params]
-        return (
-            f"FROM {_FTS} JOIN {_TABLE} e ON e.post_id = {_FTS}.rowid "
-            f"WHERE {_FTS} MATCH %s AND {where}",
-            [self.match, *params],
+    def _walk(self, word: str, limit: int | None) -> tuple[str, list]:
+        """SQL for the matching posts of one word of the walked group, best first: a range
+        of the postings' primary key, read until `limit` rows pass the conditions."""
+        where, params = self._where("p.post_id")
+        columns = "p.post_id AS post_id, p.impact AS impact, p.published_at AS published_at"
+        if self.phrases:
+            # Only the word's best PHRASE_CANDIDATES posts are tried against a phrase, in
+            # its entry's text: a bound on the work for a phrase of common words.
+            straight = "STRAIGHT_JOIN " if connection.vendor == "mysql" else ""
+            sql = (
+                f"SELECT {straight}{columns} FROM (SELECT * FROM {_POSTINGS} WHERE term = %s"  # noqa: S608
+                f" ORDER BY {_ORDER} LIMIT {PHRASE_CANDIDATES}) p"
+                f" JOIN {_ENTRIES} e ON e.post_id = p.post_id WHERE {where}"
+            )
+        else:
+            sql = f"SELECT {columns} FROM {_POSTINGS} p WHERE p.term = %s AND {where}"  # noqa: S608
+        sql += f" ORDER BY {_ORDER.replace('impact', 'p.impact')}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return sql, [word, *params]
+
+    def _matches(self, limit: int | None) -> tuple[str, list]:
+        """SQL for (post_id, impact, published_at) of the matching posts, best first, at
+        most `limit`.
+
+        A group of several words (a prefix) merges each word's own best `limit` posts,
+        keeping a post's best impact: the best `limit` of the merge are among them.
+        """
+        walked = self.groups[0].words
+        if len(walked) == 1:
+            return self._walk(walked[0], limit)
+        parts = [self._walk(word, limit) for word in walked]
+        union = " UNION ALL ".join(
+            f"SELECT * FROM ({sql}) w{n}"  # noqa: S608 - our own SQL, values are %s
+            for n, (sql, _) in enumerate(parts)
         )
+        sql = (
+            "SELECT post_id, MAX(impact) AS impact, published_at"  # noqa: S608
+            f" FROM ({union}) m GROUP BY post_id, published_at ORDER BY {_ORDER}"
+        )
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return sql, [param for _, part in parts for param in part]
 
     def count(self) -> int:
-        if not self.searchable:
-            return 0
-        sql, params = self._from()
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT COUNT(*) {sql}", params)
-            return cursor.fetchone()[0]
+        if self._count is None:
+            self._count = self._counted() if self._lookup() else 0
+        return self._count
+
+    def _counted(self) -> int:
+        walked = self.groups[0]
+        if walked.entries <= EXACT_COUNT_UP_TO:
+            sql, params = self._matches(None)
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT COUNT(*) FROM ({sql}) c", params)  # noqa: S608
+                return cursor.fetchone()[0]
+        # About: the walked word's entries times the share of entries holding each other
+        # word (as if the words were independent), and for a phrase the share of its
+        # candidates that hold it.
+        self.approximate = True
+        estimate = float(walked.entries)
+        for group in self.groups[1:]:
+            estimate *= min(1.0, group.entries / max(self.total, 1))
+        if self.phrases:
+            sql, params = self._matches(None)
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT COUNT(*) FROM ({sql}) c", params)  # noqa: S608
+                found = cursor.fetchone()[0]
+            estimate *= found / min(walked.entries, PHRASE_CANDIDATES)
+        return max(int(round(estimate, -1 if estimate >= 100 else 0)), 1) if estimate else 0
 
     def __len__(self) -> int:
         return self.count()
@@ -200,36 +382,18 @@ class SearchResults:
         if not isinstance(window, slice) or window.step not in (None, 1):
             raise TypeError("SearchResults take a slice")
         start, stop = window.start or 0, window.stop
-        if not self.searchable or (stop is not None and stop <= start):
+        if (stop is not None and stop <= start) or not self._lookup():
             return []
-        sql, params = self._from()
-        if self.vendor == "mysql":
-            # Title hits first: MATCH on the title alone (its own FULLTEXT index) > 0.
-            rank = (
-                "MATCH(e.title) AGAINST (%s IN BOOLEAN MODE) > 0 AS in_title, "
-                "MATCH(e.title, e.text) AGAINST (%s IN BOOLEAN MODE) AS score"
-            )
-            rank_params = [self.match, self.match]
-        else:
-            # Table names are constants; every value below is a parameter.
-            rank = (
-                f"e.post_id IN (SELECT rowid FROM {_FTS} WHERE {_FTS} MATCH %s) AS in_title, "  # noqa: S608
-                f"-bm25({_FTS}, 10.0, 1.0) AS score"
-            )
-            rank_params = [f"title : ({self.match})"]
-        limit = -1 if stop is None and self.vendor == "sqlite" else (stop or 2**62) - start
-        order = "in_title DESC, score DESC, published_at DESC, post_id DESC"
-        # The page's IDs are ranked first and the text is read for those rows only: sorting
-        # the text of every match along with it cost MariaDB seconds for a common word.
+        sql, params = self._matches(stop)
+        # The page's entries in the same query, their text included for the snippets.
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT e.post_id, e.title, e.text FROM {_TABLE} e JOIN ("  # noqa: S608 - constants and %s only
-                f"SELECT e.post_id AS post_id, {rank}, e.published_at AS published_at {sql} "
-                f"ORDER BY {order} LIMIT %s OFFSET %s) r ON r.post_id = e.post_id "
-                f"ORDER BY r.{order.replace(', ', ', r.')}",
-                [*rank_params, *params, limit, start],
+                f"SELECT m.post_id, e.title, e.text FROM ({sql}) m"  # noqa: S608
+                f" JOIN {_ENTRIES} e ON e.post_id = m.post_id"
+                " ORDER BY m.impact DESC, m.published_at DESC, m.post_id DESC",
+                params,
             )
-            rows = cursor.fetchall()
+            rows = cursor.fetchall()[start:]
         return [SearchHit(pk, title, text, self.terms) for pk, title, text in rows]
 
 
@@ -241,17 +405,17 @@ def post_search(*, query: str, kinds=(Post.Kind.POST,), include=None, exclude=No
 def search_filter(query: str, *, unpublished: bool = False) -> Q:
     """A condition on posts for `?search=` in the REST API's posts and pages collections.
 
-    Published posts match through the full-text index, with the site search's rules. An
-    editor who lists drafts, pending, private or scheduled posts (`unpublished`) finds them
-    by every word in the title, or in the text of one without a password: they have no
+    Published posts match through the postings, with the site search's rules. An editor
+    who lists drafts, pending, private or scheduled posts (`unpublished`) finds them by
+    every word in the title, or in the text of one without a password: they have no
     entry, and there are few of them, so a LIKE over that status's rows costs little.
     """
     results = SearchResults(query, kinds=Post.Kind.values)
-    if not results.searchable:
+    if not results._lookup():
         indexed = Q(pk__in=[])
     else:
-        sql, params = results._from()
-        indexed = Q(pk__in=RawSQL(f"SELECT e.post_id {sql}", params))  # noqa: S611 - parameters
+        sql, params = results._matches(None)
+        indexed = Q(pk__in=RawSQL(f"SELECT post_id FROM ({sql}) f", params))  # noqa: S611, S608
     if not unpublished:
         return indexed
     public = Q(status__in=INDEXED_STATUSES, published_at__lte=results.now)

@@ -1,9 +1,8 @@
-"""The site search as a visitor uses it: /search/?q=..., on MariaDB's FULLTEXT index.
+"""The site search as a visitor uses it: /search/?q=..., answered from the postings.
 
-InnoDB applies FULLTEXT changes when a transaction commits, so a post written inside a
-rolled-back test is invisible to MATCH: these tests are transactional (the tables are
-emptied after each), and there are few of them. The same search on SQLite's FTS5 is
-driven in tests/blog/test_search_sqlite.py.
+The postings are ordinary rows (no FULLTEXT, which InnoDB applies only at commit), so
+these tests run inside a rolled-back transaction like the rest. The same search on
+SQLite is driven in tests/blog/test_search_sqlite.py.
 """
 
 from __future__ import annotations
@@ -20,12 +19,13 @@ from django.utils import timezone
 from django.utils.html import strip_tags
 
 from blog import services
-from blog.models import Post, SearchEntry
+from blog.models import Post, SearchEntry, SearchPosting, SearchTerm
 from blog.searchtext import highlight, parse_query
+from blog.services import search as search_service
 from tests.blog.test_sanitization import _all_payloads, active_content
 from tests.factories import make_page, make_post
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 
 def _search(client, q, **params) -> str:
@@ -115,6 +115,9 @@ def test_a_scheduled_post_is_found_once_its_time_comes(client, author):
     SearchEntry.objects.filter(pk=post.pk).update(
         published_at=timezone.now() - timedelta(minutes=1)
     )
+    SearchPosting.objects.filter(post_id=post.pk).update(
+        published_at=timezone.now() - timedelta(minutes=1)
+    )
 
     assert "Eclipse tonight" in _search(client, "eclipse")
 
@@ -176,6 +179,52 @@ def test_results_paginate(client, author, settings):
     assert client.get(reverse("blog:search"), {"q": "tide", "page": 4}).status_code == 404
 
 
+def test_a_word_in_many_posts_gets_about_a_count_and_a_rare_one_an_exact_count(
+    client, author, monkeypatch
+):
+    for n in range(5):
+        make_post(author, title=f"Harbour note {n}", body="Boats." if n else "Boats and gulls.")
+
+    assert "5 posts found" in _search(client, "harbour")
+    assert "1 post found" in _search(client, "gulls")
+    # Above EXACT_COUNT_UP_TO entries the count is the word's kept count of entries.
+    monkeypatch.setattr(search_service, "EXACT_COUNT_UP_TO", 3)
+    assert "About 5 posts found" in _search(client, "harbour")
+    assert "1 post found" in _search(client, "gulls harbour")  # the rarer word is walked
+
+
+def test_the_word_counts_and_postings_follow_edits_and_trashing(client, author, editor):
+    post = make_post(author, title="Lantern repair", body="Wicks and glass.")
+    make_post(author, title="Lantern festival", body="Paper and light.")
+    assert "2 posts found" in _search(client, "lantern")
+
+    post.body = "Oil and brass."
+    services.post_write(post=post, by=author)
+    services.post_trash(post=Post.objects.get(title="Lantern festival"), by=editor)
+
+    assert _titles(_search(client, "wicks")) == [] and "Nothing matched" in _search(client, "wicks")
+    assert _titles(_search(client, "brass")) == ["Lantern repair"]
+    assert "1 post found" in _search(client, "lantern")
+    assert SearchTerm.objects.get(term="lantern").entries == 1
+    assert not SearchTerm.objects.filter(term="wicks", entries__gt=0).exists()
+
+
+def test_best_posts_first_then_newest_on_every_page(client, author, settings):
+    settings.POSTS_PER_PAGE = 2
+    now = timezone.now()
+    make_post(author, title="Notes", body="ferry " * 8, published_at=now - timedelta(days=9))
+    for n in range(3):
+        make_post(
+            author, title=f"Ferry {n}", body="Crossings.", published_at=now - timedelta(days=n)
+        )
+    make_post(author, title="Diary", body="A ferry, once.", published_at=now)
+
+    pages = [_titles(_search(client, "ferry", page=n)) for n in (1, 2, 3)]
+
+    # Title hits first (newest first among equals), then the text that says it most.
+    assert pages == [["Ferry 0", "Ferry 1"], ["Ferry 2", "Notes"], ["Diary"]]
+
+
 def test_a_search_costs_the_same_queries_with_few_or_many_matches(client, author, steady_epoch):
     def queries() -> int:
         with CaptureQueriesContext(connection) as captured:
@@ -192,8 +241,9 @@ def test_a_search_costs_the_same_queries_with_few_or_many_matches(client, author
     services.search_entries_rebuild()
     many = queries()
 
-    # 8, the site settings, and the sidebar's months and their stamp (blog/listing.py)
-    assert few == many <= 11
+    # 8, the words' counts (blog.SearchTerm), the site settings, and the sidebar's months
+    # and their stamp (blog/listing.py)
+    assert few == many <= 12
     assert "Page 1 of 4" in _search(client, "gardening")
 
 

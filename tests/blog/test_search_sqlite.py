@@ -76,8 +76,9 @@ for q in ("", "a", '+-*"()~<>@', '"', "NEAR(", "kayak OR", "title:kayak", "^kaya
     titles(q)
 past = client.get("/search/", {"q": "kayak", "page": 2}, HTTP_HOST="127.0.0.1")
 assert past.status_code == 404  # four results make one page
-# FTS5's operators typed by a visitor are words like any other: every one is required.
-assert titles("kayak NOT sea")[0] == [] and titles("kayak OR dawn")[0] == []
+# FTS5's operators typed by a visitor are words like any other: every one is required,
+# but for stopwords ("or"), left out on SQLite as on MariaDB.
+assert titles("kayak NOT sea")[0] == [] and titles("kayak OR dawn")[0] == ["Paddling notes"]
 post = Post.objects.get(title="Kayak season")
 services.post_trash(post=post, by=author)
 assert "Kayak season" not in titles("kayak")[0]

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db.models import Count
 
 from blog.models import Category, Comment, Post, Tag
@@ -55,3 +56,24 @@ def test_seeding_again_does_nothing(client):
 
     assert "already present (1500 posts)" in out.getvalue()
     assert Post.objects.posts().count() == 1500
+
+
+def test_zipf_words_give_each_post_its_own_text_and_the_search_finds_it(client):
+    out = io.StringIO()
+    call_command("seed_demo", posts=1200, mode="bulk", words="zipf", stdout=out)
+
+    text = out.getvalue()
+    assert re.search(r"indexed 1,2\d\d/1,2\d\d posts", text), text[-500:]
+    assert "counting the posts of each word" in text
+    published = Post.objects.posts().filter(status=Post.Status.PUBLISHED)
+    assert published.values("body").distinct().count() == published.count()
+    # The commonest word of the vocabulary is in a large share of the posts.
+    common = published.filter(body__icontains="data").count() / published.count()
+    assert 0.3 < common < 0.7
+    page = client.get("/search/", {"q": "data"}).content.decode()
+    assert "posts found" in page and "Page 1 of" in page and "<mark>data</mark>" in page.lower()
+
+
+def test_zipf_words_need_bulk_mode():
+    with pytest.raises(CommandError, match="--words zipf needs --mode bulk"):
+        call_command("seed_demo", posts=10, mode="services", words="zipf")

@@ -8,8 +8,15 @@ from blog import services
 
 
 class Command(BaseCommand):
-    help = "Rebuild the site search's entries from the posts (published and scheduled only)."
+    help = (
+        "Rebuild the site search's entries, word postings and word counts from the posts "
+        "(published and scheduled only), a thousand posts per transaction."
+    )
 
     def handle(self, *args, **options):
-        written = services.search_entries_rebuild()
+        written = services.search_entries_rebuild(progress=self._progress)
         self.stdout.write(f"Search entries rebuilt: {written} published or scheduled posts.")
+
+    def _progress(self, message: str) -> None:
+        self.stdout.write(message)
+        self.stdout.flush()

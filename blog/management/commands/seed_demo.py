@@ -49,15 +49,29 @@ class Command(BaseCommand):
             ),
         )
 
-    def handle(self, *args, posts: int, mode: str, **options):
+        parser.add_argument(
+            "--words",
+            choices=("demo", "zipf"),
+            default="demo",
+            help=(
+                "Bulk mode only. demo (default): the demo's few dozen bodies, reused; zipf: "
+                "a title and body of its own for every post, from 30,000 words with a "
+                "Zipf-like distribution (some words in half the posts, most in a handful), "
+                "as the search bench needs."
+            ),
+        )
+
+    def handle(self, *args, posts: int, mode: str, words: str, **options):
         posts_found, pages_found = demo.content_count()
         if posts_found or pages_found:
             found = f"{posts_found} posts" + (f", {pages_found} pages" if not posts_found else "")
             self.stdout.write(f"Demo content already present ({found}); nothing to do.")
             return
         if mode == "bulk" or (mode == "auto" and posts > BULK_FROM):
-            summary = demo_bulk.seed_bulk(posts=posts, progress=self._progress)
+            summary = demo_bulk.seed_bulk(posts=posts, words=words, progress=self._progress)
         else:
+            if words != "demo":
+                raise CommandError("--words zipf needs --mode bulk (or more than 1,000 posts)")
             summary = demo.seed(posts=posts)
         self.stdout.write(self.style.SUCCESS(summary.line()))
         if summary.protected_title:
