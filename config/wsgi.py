@@ -31,3 +31,16 @@ def _check_static_manifest() -> None:
 
 
 _check_static_manifest()
+
+
+def _prepare_readiness() -> None:
+    # gunicorn loads this module in each worker after the fork (no preload_app), so the
+    # clients are built per process, before it accepts its first request: a fresh
+    # instance's first /readyz then spends its budget on the dependencies. With
+    # preload_app they would be built before the fork and shared: keep it off.
+    from webtier import health
+
+    health.prepare()
+
+
+_prepare_readiness()

@@ -17,6 +17,13 @@ class StoreNotReady(Exception):
     """The store answered, but not as a ready instance needs."""
 
 
+def prepare() -> None:
+    """Build the S3 client the probe uses (a boto3 session and S3's service model: up to
+    a second of CPU on a loaded machine), so that a first probe times S3, not that."""
+    if settings.MEDIA_BACKEND == "s3":
+        default_storage.shared_client  # noqa: B018 (built and kept by the property)
+
+
 def probe(storage: Storage | None = None, backend: str | None = None) -> str:
     """Write, read back and delete a small file (S3: head_bucket); a detail string or raise."""
     backend = backend or settings.MEDIA_BACKEND

@@ -13,6 +13,12 @@ Who asks what:
   timeout. A result is reused for READINESS_CACHE_SECONDS within a process, so a
   burst of probes costs one round of checks, not one per probe.
 
+The timeout is meant for the dependency, not for us: `prepare()` (config/wsgi.py, in
+each gunicorn worker before it accepts a request) builds the slow-to-make clients the
+checks use (boto3's SQS and S3 clients: importing boto3 and loading a service model
+cost up to a second of CPU on a loaded machine), so a fresh instance's first probe
+measures SQS and S3, not botocore's loader.
+
 Required checks (writer, media) failing → 503 `"fail"`; optional ones (replica,
 cache) failing → 200 `"degraded"`: the site still works, only slower or with reads
 on the writer.
@@ -112,6 +118,7 @@ class _Extra:
     check: Callable[[], str]
     enabled: Callable[[], bool]
     required: Callable[[], bool]
+    prepare: Callable[[], object] | None
 
 
 # Checks that apps add in their ready() (the worker tier's queue), by name.
@@ -124,10 +131,34 @@ def register_check(
     *,
     enabled: Callable[[], bool] = lambda: True,
     required: Callable[[], bool] = lambda: False,
+    prepare: Callable[[], object] | None = None,
 ) -> None:
     """Add a readiness check: `check()` returns a detail or raises; `required()` failing
-    makes the instance unready (503), otherwise only "degraded"."""
-    _extra[name] = _Extra(check, enabled, required)
+    makes the instance unready (503), otherwise only "degraded". `prepare()`, if given,
+    builds what the check needs without touching the network (a client); `prepare()`
+    below runs it once per process, ahead of the first probe."""
+    _extra[name] = _Extra(check, enabled, required, prepare)
+
+
+def prepare() -> dict[str, float]:
+    """Build the clients of the enabled checks now, not inside the first probe's budget.
+
+    Nothing here touches the network, so a dependency that is down cannot stop a
+    process from starting: its check reports it. A failure is logged and left for the
+    probe to report too. Returns the milliseconds each preparation took.
+    """
+    steps: dict[str, Callable[[], object]] = {"media": media_health.prepare}
+    steps.update({name: e.prepare for name, e in _extra.items() if e.prepare and e.enabled()})
+    took = {}
+    for name, step in steps.items():
+        started = time.perf_counter()
+        try:
+            step()
+        except Exception:
+            logger.exception("readiness: preparing the %s check failed", name)
+        took[name] = round((time.perf_counter() - started) * 1000, 1)
+    logger.info("readiness: checks prepared (ms): %s", took)
+    return took
 
 
 def _required() -> tuple[str, ...]:

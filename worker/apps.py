@@ -12,7 +12,7 @@ class WorkerConfig(AppConfig):
     def ready(self) -> None:
         from webtier import health
         from worker import registry
-        from worker.sqs import queue_check
+        from worker.sqs import queue_check, sqs_client
 
         # Worker instances live on the queue; web instances only send to it (a failed
         # send is logged and the request still succeeds), so there it only degrades.
@@ -21,6 +21,7 @@ class WorkerConfig(AppConfig):
             queue_check,
             enabled=lambda: settings.TASKS_BACKEND == "sqs",
             required=lambda: settings.WORKER_INSTANCE,
+            prepare=sqs_client,
         )
         registry.register_periodic("clear-sessions", "worker.tasks.clear_sessions")
         registry.register_periodic("flush-outbox", "worker.tasks.flush_outbox")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import shutil
 import subprocess
 import sys
 import urllib.request
@@ -218,6 +219,10 @@ def running_cluster(
             pytest.fail(f"ops cluster up failed:\n{started.stdout}\n{started.stderr}")
         yield local
     finally:
+        # `down --wipe` deletes the logs with the rest: keep them beside the directory
+        # (pytest's tmp, the last three runs) for whoever reads why a test failed.
+        if (directory / "logs").is_dir():
+            shutil.copytree(directory / "logs", directory.with_name(f"{directory.name}-logs"))
         stopped = local.ops("down", "--wipe", timeout=90)
         assert stopped.returncode == 0, f"{stopped.stdout}\n{stopped.stderr}"
 

@@ -53,20 +53,13 @@ def test_pages_rotate_over_every_instance(cluster):
 
 
 def _readiness(cluster, k: int) -> dict:
-    """Instance k's /readyz, asked again while a check timed out, as deploy tooling does:
-    a process's first probe builds its SQS client (up to a second of CPU at load average
-    18, past READINESS_TIMEOUT_MS), and the check goes on in the background."""
+    """Instance k's /readyz, asked once: deploy tooling (userdata/bootstrap.py) takes the
+    first 200 it gets, so "degraded" on a fresh instance would be believed."""
     request = urllib.request.Request(
         f"http://127.0.0.1:{cluster.ports['web'] + k}/readyz", headers={"Host": "127.0.0.1"}
     )
-    deadline = time.monotonic() + 20
-    while True:
-        with urllib.request.urlopen(request, timeout=5) as answer:
-            report = json.load(answer)
-        timed_out = [n for n, c in report["checks"].items() if "timed out" in c["detail"]]
-        if not timed_out or time.monotonic() > deadline:
-            return report
-        time.sleep(0.5)
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return json.load(answer)
 
 
 def test_every_instance_is_ready_with_writer_replica_cache_and_media(cluster):
